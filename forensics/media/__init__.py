@@ -1,0 +1,202 @@
+"""Loading evidence files: sniff, check limits, decode. The input file is only ever read.
+
+>>> media = load_media("photo.jpg")           # doctest: +SKIP
+>>> media.kind, media.format, media.image.shape  # doctest: +SKIP
+('image', 'JPEG', (1536, 2048, 3))
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+from forensics.media.errors import MediaError
+from forensics.media.image import iter_animation, open_image, to_rgb
+from forensics.media.limits import MediaLimits
+from forensics.media.sniff import sniff
+from forensics.media.video import VideoInfo, iter_video, probe_video
+
+__all__ = ["Frame", "Media", "MediaError", "MediaLimits", "load_media", "media_from_bytes"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: its index in the stream, its time in seconds, RGB pixels (H x W x 3 uint8)."""
+
+    index: int
+    time_s: float
+    rgb: np.ndarray
+
+
+@dataclass
+class Media:
+    """A decoded evidence file.
+
+    Attributes:
+        data: the file's original bytes, exactly as read; every analysis uses these.
+        sha256: hex SHA-256 of ``data``.
+        kind: ``"image"`` or ``"video"`` (GIF/WebP animations of 2+ frames count as video).
+        format: container as recognised from the bytes (``JPEG``, ``PNG``, ``MP4``...).
+        width, height: stored pixel size of the image or of the video frames.
+        pil: the decoded Pillow image for stills and animations (metadata readers use its
+            ``info``, EXIF and quantization tables); ``None`` for videos.
+        video: container facts for videos, ``None`` for stills and animations.
+    """
+
+    data: bytes
+    sha256: str
+    kind: Literal["image", "video"]
+    format: str
+    width: int
+    height: int
+    path: Path | None = None
+    pil: Image.Image | None = None
+    video: VideoInfo | None = None
+    frame_count: int = 1
+    limits: MediaLimits = field(default_factory=MediaLimits)
+    _image: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def image(self) -> np.ndarray:
+        """RGB pixels of the still (or the first frame), H x W x 3 uint8, as stored (no rotation)."""
+        if self._image is None:
+            if self.pil is not None:
+                self._image = to_rgb(self.pil)
+            else:
+                self._image = next(self.frames(max_frames=1)).rgb
+        return self._image
+
+    @property
+    def is_animation(self) -> bool:
+        return self.pil is not None and self.frame_count > 1
+
+    def frames(self, stride: int = 1, max_frames: int | None = None) -> Iterator[Frame]:
+        """Decode frames lazily: every ``stride``-th frame, at most ``max_frames`` (and the limit)."""
+        if stride < 1:
+            raise ValueError("stride must be >= 1")
+        limit = min(max_frames or self.limits.max_frames, self.limits.max_frames)
+        if self.pil is not None:
+            source = iter_animation(self.pil, stride, limit)
+        else:
+            source = iter_video(self.data, stride, limit)
+        for index, time_s, rgb in source:
+            yield Frame(index, time_s, rgb)
+
+    def describe(self) -> dict[str, Any]:
+        """Plain facts about the file for reports (JSON-serialisable)."""
+        info: dict[str, Any] = {
+            "kind": self.kind,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "bytes": len(self.data),
+        }
+        if self.pil is not None:
+            info["mode"] = self.pil.mode
+            if self.frame_count > 1:
+                info["frames"] = self.frame_count
+        if self.video is not None:
+            v = self.video
+            info.update(
+                codec=v.codec,
+                frames=v.frame_count,
+                fps=v.fps,
+                duration_s=v.duration_s,
+                rotation=v.rotation,
+                has_audio=v.has_audio,
+            )
+        if self.path is not None:
+            suffix = self.path.suffix.lower().lstrip(".")
+            info["extension"] = suffix
+            if suffix and not _extension_matches(suffix, self.format):
+                info["extension_mismatch"] = True
+        return info
+
+
+_EXTENSIONS = {
+    "JPEG": {"jpg", "jpeg", "jpe", "jfif"},
+    "PNG": {"png"},
+    "GIF": {"gif"},
+    "WEBP": {"webp"},
+    "TIFF": {"tif", "tiff", "dng", "nef", "cr2", "arw"},
+    "BMP": {"bmp", "dib"},
+    "HEIF": {"heic", "heif", "hif"},
+    "AVIF": {"avif"},
+    "MP4": {"mp4", "m4v", "3gp", "3g2", "mov"},
+    "MOV": {"mov", "qt", "mp4"},
+    "AVI": {"avi"},
+    "WEBM": {"webm", "mkv"},
+    "MKV": {"mkv", "webm"},
+}
+
+
+def _extension_matches(suffix: str, fmt: str) -> bool:
+    return suffix in _EXTENSIONS.get(fmt, {suffix})
+
+
+def media_from_bytes(data: bytes, path: Path | None = None, limits: MediaLimits | None = None) -> Media:
+    """Decode media held in memory. Raises :class:`MediaError` for anything unusable."""
+    limits = limits or MediaLimits()
+    if not data:
+        raise MediaError("empty", "the file is empty (0 bytes)")
+    if len(data) > limits.max_bytes:
+        raise MediaError("too_large", f"the file is {len(data) / 1e6:.0f} MB, above the size limit")
+    sniffed = sniff(data[:64])
+    if sniffed is None:
+        raise MediaError("not_media", "the file is not an image or video format this tool reads")
+    sha256 = hashlib.sha256(data).hexdigest()
+    if sniffed.kind == "video":
+        info = probe_video(data, limits)
+        return Media(
+            data=data,
+            sha256=sha256,
+            kind="video",
+            format=sniffed.format,
+            width=info.width,
+            height=info.height,
+            path=path,
+            video=info,
+            frame_count=info.frame_count,
+            limits=limits,
+        )
+    img = open_image(data, limits)
+    n_frames = int(getattr(img, "n_frames", 1))
+    return Media(
+        data=data,
+        sha256=sha256,
+        kind="video" if n_frames > 1 else "image",
+        format=sniffed.format,
+        width=img.width,
+        height=img.height,
+        path=path,
+        pil=img,
+        frame_count=n_frames,
+        limits=limits,
+    )
+
+
+def load_media(path: str | Path, limits: MediaLimits | None = None) -> Media:
+    """Read a file once, read-only, and decode it.
+
+    Raises:
+        MediaError: for missing, empty, oversized, truncated, or non-media files.
+    """
+    path = Path(path)
+    limits = limits or MediaLimits()
+    try:
+        if not path.is_file():
+            raise MediaError("unreadable", "no such file" if not path.exists() else "not a regular file")
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise MediaError("too_large", f"the file is {size / 1e6:.0f} MB, above the size limit")
+        with path.open("rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise MediaError("unreadable", f"the file could not be read ({exc.strerror or exc})") from exc
+    return media_from_bytes(data, path=path, limits=limits)
