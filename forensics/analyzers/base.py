@@ -103,11 +103,13 @@ class Evidence:
         figures: heatmaps, pictures and plots for the report.
         details: structured, JSON-serialisable facts (e.g. parsed generation parameters).
         score: the analyzer's own suspicion in [0, 1] (1 = synthetic), or ``None`` if it has none.
+        signal: copied from the analyzer: whether ``features`` are classifier inputs.
         elapsed_s: wall time of the analysis in seconds.
     """
 
     analyzer: str
     version: str
+    signal: bool = True
     status: Status = "ok"
     reason: str | None = None
     features: dict[str, float] = field(default_factory=dict)
@@ -163,8 +165,8 @@ class Analyzer(ABC):
         return evidence
 
     def _evidence(self, status: Status, reason: str) -> Evidence:
-        return Evidence(analyzer=self.name, version=self.version, status=status, reason=reason)
+        return self.new_evidence(status=status, reason=reason)
 
     def new_evidence(self, **kwargs: Any) -> Evidence:
-        """An :class:`Evidence` already stamped with this analyzer's name and version."""
-        return Evidence(analyzer=self.name, version=self.version, **kwargs)
+        """An :class:`Evidence` already stamped with this analyzer's name, version and signal flag."""
+        return Evidence(analyzer=self.name, version=self.version, signal=self.signal, **kwargs)

@@ -36,7 +36,7 @@ def open_image(data: bytes, limits: MediaLimits) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
     except Exception as exc:
-        raise MediaError("unreadable", f"the image decoder rejected the file ({exc})") from exc
+        raise _decode_error(exc, "the image decoder rejected the file") from exc
     width, height = img.size
     if width * height > limits.max_pixels:
         raise MediaError(
@@ -50,13 +50,17 @@ def open_image(data: bytes, limits: MediaLimits) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.load()
-    except OSError as exc:
-        if "truncated" in str(exc) or "broken data stream" in str(exc):
-            raise MediaError("truncated", f"the image data is cut short ({exc})") from exc
-        raise MediaError("unreadable", f"the image could not be decoded ({exc})") from exc
     except Exception as exc:
-        raise MediaError("unreadable", f"the image could not be decoded ({exc})") from exc
+        raise _decode_error(exc, "the image could not be decoded") from exc
     return img
+
+
+def _decode_error(exc: Exception, context: str) -> MediaError:
+    """Tell a cut-short file (a common, recognisable failure) from other decoder errors."""
+    text = str(exc)
+    if "truncat" in text.lower() or "broken data stream" in text:
+        return MediaError("truncated", f"the image data is cut short ({text})")
+    return MediaError("unreadable", f"{context} ({type(exc).__name__}: {text})")
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:
@@ -82,13 +86,19 @@ def to_rgb(img: Image.Image) -> np.ndarray:
 
 
 def iter_animation(img: Image.Image, stride: int, limit: int) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Yield ``(index, time_s, rgb)`` for frames of a GIF/WebP animation."""
-    time_ms = 0.0
+    """Yield ``(index, time_s, rgb)`` for frames of a GIF/WebP animation.
+
+    Every frame is loaded, skipped ones too: animation frames are deltas on their
+    predecessors, and Pillow fills in a frame's timing only once it is loaded.
+    """
+    elapsed_ms = 0.0
     yielded = 0
     for index, frame in enumerate(ImageSequence.Iterator(img)):
         if yielded >= limit:
             break
+        frame.load()
+        start_ms = frame.info.get("timestamp", elapsed_ms)  # WebP states it; GIF needs the running sum
         if index % stride == 0:
-            yield index, time_ms / 1000.0, to_rgb(frame.convert("RGBA") if frame.mode == "P" else frame)
+            yield index, float(start_ms) / 1000.0, to_rgb(frame.convert("RGBA") if frame.mode == "P" else frame)
             yielded += 1
-        time_ms += float(frame.info.get("duration", 0) or 0)
+        elapsed_ms = float(start_ms) + float(frame.info.get("duration", 0) or 0)
