@@ -58,7 +58,7 @@ def test_still_formats_decode_to_rgb(kodak: Image.Image, fmt: str, kwargs: dict,
 
 
 def test_png_16bit_palette_and_alpha(kodak: Image.Image) -> None:
-    grey16 = Image.fromarray((np.asarray(kodak.convert("L"), dtype=np.uint16) * 257))
+    grey16 = Image.fromarray(np.asarray(kodak.convert("L"), dtype=np.uint16) * 257)
     media = media_from_bytes(_encode(grey16, "PNG"))
     assert media.pil.mode.startswith("I")
     assert np.array_equal(media.image[:, :, 0], np.asarray(kodak.convert("L")))  # 16 -> 8 bit scaled, not clipped
@@ -84,7 +84,8 @@ def test_animated_webp_is_a_lazily_decoded_clip(kodak: Image.Image) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["metadata-extractor/mov_with-gps.mov", "metadata-extractor/avi_100_0306.AVI", "imageio/images_realshort.mp4"]
+    "name",
+    ["metadata-extractor/mov_with-gps.mov", "metadata-extractor/avi_100_0306.AVI", "imageio/images_realshort.mp4"],
 )
 def test_real_videos(videos_dir: Path, name: str) -> None:
     media = load_media(videos_dir / name)

@@ -159,7 +159,7 @@ class Analyzer(ABC):
                 evidence = self.analyze(media)
             except AnalyzerUnavailable as exc:
                 evidence = self._evidence("unavailable", str(exc))
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop a batch
+            except Exception as exc:  # one bad file must not stop a batch
                 evidence = self._evidence("error", f"{type(exc).__name__}: {exc}")
         evidence.elapsed_s = time.perf_counter() - start
         return evidence

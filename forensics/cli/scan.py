@@ -19,10 +19,11 @@ from forensics.scan import Scanner
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report(s) on stdout instead of text.")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a self-contained HTML report.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report.")
 @click.option("--analyzers", "-a", help="Comma-separated analyzers to run (default: all). See --list-analyzers.")
-@click.option("--list-analyzers", is_flag=True, is_eager=True, expose_value=False, callback=lambda ctx, _p, v: _list(ctx, v),
-              help="List the registered analyzers and exit.")
+@click.option("--list-analyzers", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, _p, v: _list(ctx, v), help="List the registered analyzers and exit.")
 @click.option("--max-pixels", type=int, default=MediaLimits.max_pixels, show_default=True,
               help="Refuse images or frames larger than this (decompression-bomb guard).")
 @click.option("--max-frames", type=int, default=MediaLimits.max_frames, show_default=True,

@@ -1,0 +1,179 @@
+"""Generation parameters parsed from real A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and stealth files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from forensics.analyzers.base import Severity
+from forensics.analyzers.metadata import MetadataAnalyzer
+from forensics.analyzers.metadata.comfyui import parse_comfyui
+from forensics.analyzers.metadata.generation_params import read_generation
+from forensics.media import load_media, media_from_bytes
+
+
+def _generation(path: Path) -> dict:
+    readout = read_generation(load_media(path))
+    assert readout.findings and readout.findings[0].severity is Severity.DECISIVE
+    assert readout.findings[0].direction == "synthetic"
+    return readout.details["generation"]
+
+
+def test_a1111_img2img_denoising_strength(provenance_dir: Path) -> None:
+    card = _generation(provenance_dir / "a1111-forge" / "html_card-no-preview.png")
+    assert card["format"] == "a1111" and card["mode"] == "img2img"
+    assert card["denoising_strength"] == pytest.approx(0.57)
+    assert card["steps"] == 20 and card["sampler"] == "Euler a" and card["seed"] == 2448144561
+    assert (card["width"], card["height"]) == (512, 768) and card["model"] == "dreamlike-photoreal-2.0"
+    assert card["negative_prompt"] == "3d"
+    girl = _generation(provenance_dir / "sd-webui-controlnet" / "f248a55_example_inpaint_example_1girl.png")
+    assert girl["denoising_strength"] == pytest.approx(0.75) and girl["mode"] == "img2img"
+
+
+def test_a1111_jpeg_user_comment_and_png(provenance_dir: Path) -> None:
+    jpeg = _generation(
+        provenance_dir / "sd-parsers" / "0949676_tests_resources_parsers_AUTOMATIC1111_automatic1111_cropped.jpg"
+    )
+    assert jpeg["prompt"] == "photo of a duck" and jpeg["negative_prompt"] == "monochrome"
+    assert jpeg["steps"] == 15 and jpeg["sampler"] == "UniPC" and jpeg["seed"] == 235284042
+    assert jpeg["mode"] == "txt2img" and jpeg["denoising_strength"] is None
+    png = _generation(
+        provenance_dir / "sd-parsers" / "0949676_tests_resources_parsers_AUTOMATIC1111_automatic1111_cropped.png"
+    )
+    assert (png["width"], png["height"]) == (512, 400) and png["model_hash"] == "c0d1994c73"
+
+
+def test_stealth_alpha_parameters(provenance_dir: Path) -> None:
+    gen = _generation(
+        provenance_dir / "sd-parsers" / "0949676_tests_resources_parsers_AUTOMATIC1111_automatic1111_stealth.png"
+    )
+    assert gen["hidden_in"] == "stealth alpha low bits"
+    assert gen["prompt"] == "a circle" and gen["negative_prompt"] == "a square"
+    assert gen["seed"] == 2015833630 and gen["model"] == "realisticVisionV51_v51VAE"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "comfyui-examples/4301089_img2img_img2img.png",
+        "sd-parsers/0949676_tests_resources_parsers_ComfyUI_img2img_cropped.png",
+    ],
+)
+def test_comfyui_img2img_denoise_and_source(provenance_dir: Path, name: str) -> None:
+    gen = _generation(provenance_dir / name)
+    assert gen["format"] == "comfyui" and gen["mode"] == "img2img"
+    assert gen["denoise"] == pytest.approx(0.87)
+    assert gen["loaded_images"] == ["example.png"]
+    assert "v1-5-pruned-emaonly.ckpt" in gen["models"]
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        ("comfyui-examples/2d693c3_2_pass_txt2img_hiresfix_esrgan_workflow.png", "txt2img+hires"),
+        ("comfyui-examples/f9431bb_2_pass_txt2img_hiresfix_latent_workflow.png", "txt2img+hires"),
+        ("comfyui-examples/175e3f8_inpaint_inpain_model_woman.png", "inpaint"),
+        ("comfyui-examples/f9431bb_inpaint_inpaint_anythingv3_woman.png", "inpaint"),
+        ("comfyui-examples/f9431bb_hidream_hidream_e1_example.png", "edit"),
+        ("comfyui-examples/f9431bb_qwen_image_qwen_image_edit_basic_example.png", "edit"),
+        ("comfyui-examples/f9431bb_flux_flux_controlnet_example.png", "image-conditioned"),
+        ("comfyui-examples/60e1adc_flux_flux_schnell_example.png", "txt2img"),
+        ("comfyui-examples/f9431bb_sd3_sd3_simple_example.png", "txt2img"),
+    ],
+)
+def test_comfyui_graph_modes(provenance_dir: Path, name: str, mode: str) -> None:
+    gen = _generation(provenance_dir / name)
+    assert gen["mode"] == mode
+    if mode == "inpaint":
+        assert gen["inpaint_nodes"] and gen["loaded_images"] == ["yosemite_inpaint_example.png"]
+    if mode == "txt2img+hires":
+        assert gen["denoise"] == pytest.approx(0.5)
+
+
+def test_comfyui_workflow_in_animated_webp_exif(provenance_dir: Path) -> None:
+    media = load_media(provenance_dir / "comfyui-examples" / "f9431bb_mochi_mochi_simple_checkpoint.webp")
+    assert media.kind == "video"
+    evidence = MetadataAnalyzer().run(media)
+    assert evidence.status == "ok"
+    gen = evidence.details["generation"]
+    assert gen["format"] == "comfyui" and gen["graph_source"] == "prompt" and gen["mode"] == "txt2img"
+    assert not any(f.code == "exif_camera" for f in evidence.findings)  # Make/Model hold JSON, not a camera
+
+
+def test_invokeai_formats(provenance_dir: Path) -> None:
+    sd = provenance_dir / "sd-parsers"
+    dream = _generation(sd / "0949676_tests_resources_parsers_InvokeAI_invokeai_dream1.png")
+    assert dream["version"] == "dream" and dream["steps"] == 50 and dream["seed"] == 2980747362
+    assert dream["sampler"] == "k_lms" and (dream["width"], dream["height"]) == (512, 768)
+    imeta = _generation(sd / "0949676_tests_resources_parsers_InvokeAI_invokeai_imeta1.png")
+    assert imeta["mode"] == "txt2img" and imeta["model"] == "juggernautXL" and imeta["steps"] == 35
+    sdmeta = _generation(sd / "0949676_tests_resources_parsers_InvokeAI_invokeai_sdmeta1.png")
+    assert sdmeta["version"] == "2.3.0" and sdmeta["model"] == "deliberateForInvoke_v08"
+    outcrop = _generation(provenance_dir / "invokeai" / "outpainting_curly-outcrop.png")
+    assert outcrop["mode"] == "outpaint" and outcrop["postprocessing"] == ["outcrop"]
+
+
+def test_fooocus_and_novelai(provenance_dir: Path) -> None:
+    sd = provenance_dir / "sd-parsers"
+    fooocus = _generation(sd / "0949676_tests_resources_parsers_Fooocus_fooocus1_cropped.png")
+    assert fooocus["format"] == "fooocus" and fooocus["model"] == "juggernautXL_v8Rundiffusion"
+    nai = _generation(sd / "0949676_tests_resources_parsers_NovelAI_novelai1_cropped.png")
+    assert nai["format"] == "novelai" and nai["steps"] == 50 and nai["seed"] == 2253955223
+    assert nai["strength"] == pytest.approx(0.4) and nai["sampler"] == "k_euler_ancestral"
+
+
+def _manifest_rows(provenance_dir: Path) -> list[dict[str, str]]:
+    with (provenance_dir / "manifest.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_generator_file_of_the_manifest_is_declared(provenance_dir: Path) -> None:
+    tags = ("A1111_", "comfy_prompt", "comfy_workflow", "Dream", "sd-metadata", "invokeai_metadata", "fooocus")
+    rows = [r for r in _manifest_rows(provenance_dir) if any(t in r["metadata"] for t in tags)]
+    assert len(rows) >= 45
+    for row in rows:
+        media = load_media(provenance_dir / row["file"])
+        gen = read_generation(media).details.get("generation")
+        assert gen is not None, row["file"]
+        expected = "comfyui" if "comfy" in row["metadata"] else None
+        if expected:
+            assert gen["format"] == expected, row["file"]
+        denoise = row["metadata"].split("denoise=")[1].split(";")[0] if "denoise=" in row["metadata"] else None
+        if denoise:
+            assert gen["denoising_strength"] == pytest.approx(float(denoise)), row["file"]
+
+
+def _png_with_text(photo: Path, **chunks: str) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, value in chunks.items():
+        info.add_text(key, value)
+    buf = io.BytesIO()
+    Image.open(photo).convert("RGB").resize((64, 64)).save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def test_hostile_generation_metadata_never_crashes(photos_dir: Path) -> None:
+    photo = photos_dir / "kodak" / "kodak_kodim01.png"
+    cyclic = {"1": {"class_type": "KSampler", "inputs": {"latent_image": ["2", 0], "denoise": 0.4}},
+              "2": {"class_type": "VAEEncode", "inputs": {"pixels": ["3", 0]}},
+              "3": {"class_type": "LoadImage", "inputs": {"image": ["2", 0]}}}  # fmt: skip
+    deep = "[" * 100_000 + "]" * 100_000
+    cases = [
+        {"prompt": "{not json", "workflow": "[1, 2"},
+        {"prompt": json.dumps(cyclic)},
+        {"prompt": deep, "workflow": deep},
+        {"parameters": "Steps: x, Sampler: \x00\x01, Seed: 1e999, Size: 9x" + "a" * 300_000},
+        {"invokeai_metadata": '{"generation_mode": 5, "strength": "x"}', "Dream": '"unclosed -s 5'},
+        {"Software": "NovelAI", "Comment": "[]"},
+    ]
+    analyzer = MetadataAnalyzer()
+    for chunks in cases:
+        evidence = analyzer.run(media_from_bytes(_png_with_text(photo, **chunks)))
+        assert evidence.status == "ok", (chunks.keys(), evidence.reason)
+    gen = parse_comfyui(cyclic, None)
+    assert gen is not None and gen["mode"] == "img2img" and gen["denoise"] == pytest.approx(0.4)
