@@ -1,0 +1,113 @@
+"""The audit's building blocks on real files: the walk and its link policy, the ledger, the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from forensics.audit.custody import sha256_file, verify_manifest, write_manifest
+from forensics.audit.ledger import CaseMismatch, Ledger
+from forensics.audit.walk import Found, Skipped, Walker
+
+
+@pytest.fixture()
+def tree(tmp_path: Path, photos_dir: Path) -> Path:
+    """root/{a.jpg, sub/b.png, sub/deeper/c.jpg, notes.txt} from shared photos, plus an outside folder."""
+    root = tmp_path / "root"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    jpgs = sorted((photos_dir / "bsds500").glob("*.jpg"))
+    shutil.copy(jpgs[0], root / "a.jpg")
+    shutil.copy(sorted((photos_dir / "kodak").glob("*.png"))[0], root / "sub" / "b.png")
+    shutil.copy(jpgs[1], root / "sub" / "deeper" / "c.jpg")
+    (root / "notes.txt").write_text("tip received by mail")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(jpgs[2], outside / "secret.jpg")
+    return root
+
+
+def _found(walker: Walker, root: Path) -> list[str]:
+    return [e.path.relative_to(root).as_posix() for e in walker if isinstance(e, Found)]
+
+
+def test_walk_is_sorted_recursive_and_filtered(tree: Path) -> None:
+    assert _found(Walker([tree]), tree) == ["a.jpg", "notes.txt", "sub/b.png", "sub/deeper/c.jpg"]
+    assert _found(Walker([tree], include=["*.jpg"]), tree) == ["a.jpg", "sub/deeper/c.jpg"]
+    assert _found(Walker([tree], exclude=["deeper", "*.txt"]), tree) == ["a.jpg", "sub/b.png"]
+    assert _found(Walker([tree], include=["sub/*"]), tree) == ["sub/b.png", "sub/deeper/c.jpg"]
+
+
+def test_links_leaving_the_tree_are_skipped_unless_asked(tree: Path) -> None:
+    outside = tree.parent / "outside"
+    (tree / "to_secret.jpg").symlink_to(outside / "secret.jpg")
+    (tree / "outside_dir").symlink_to(outside, target_is_directory=True)
+    (tree / "inside_link.jpg").symlink_to(tree / "a.jpg")
+    (tree / "sub" / "loop").symlink_to(tree, target_is_directory=True)  # a cycle back to the root
+    (tree / "dangling.jpg").symlink_to(tree / "nowhere.jpg")
+
+    entries = list(Walker([tree]))
+    found = [e.path.relative_to(tree).as_posix() for e in entries if isinstance(e, Found)]
+    skipped = {e.path.name: e.reason for e in entries if isinstance(e, Skipped)}
+    assert "inside_link.jpg" in found  # a link inside the tree is followed (dedup removes the copy)
+    assert not any(p.startswith(("to_secret", "outside_dir")) for p in found)
+    assert "out of the audited tree" in skipped["to_secret.jpg"]
+    assert "out of the audited tree" in skipped["outside_dir"]
+    assert "broken" in skipped["dangling.jpg"]
+    assert found.count("a.jpg") == 1  # the loop did not walk the root twice
+
+    followed = _found(Walker([tree], follow_links=True), tree)
+    assert "to_secret.jpg" in followed and "outside_dir/secret.jpg" in followed
+
+
+def test_special_files_and_pruned_folders_are_not_audited(tree: Path) -> None:
+    os.mkfifo(tree / "pipe.jpg")  # opening it would block the audit forever
+    out = tree / "audit-out"
+    out.mkdir()
+    (out / "results.csv").write_text("rank,path\n")
+    entries = list(Walker([tree], prune=[out]))
+    assert [e.reason for e in entries if isinstance(e, Skipped) and e.path.name == "pipe.jpg"] == [
+        "not a regular file (device, FIFO or socket)"
+    ]
+    assert not any("audit-out" in str(e.path) for e in entries)
+
+
+def test_sha256_file_matches_hashlib(tree: Path) -> None:
+    path = tree / "sub" / "b.png"
+    assert sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_ledger_streams_pending_while_completing_and_dedups(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite", case_id="CASE-1")
+    run = ledger.start_run({"analyzers": {}})
+    for i in range(600):  # more than one page of the pending stream
+        key = f"{i % 500:064x}"  # 100 paths repeat a content
+        ledger.add_path(f"/ev/{i}.jpg", key, key, 10, i, i, run)
+    ledger.flush()
+    assert ledger.count() == 500 and ledger.count("pending") == 500
+    seen = []
+    for key, path, _sha in ledger.pending(batch=64):
+        seen.append(key)
+        ledger.complete(key, {"status": "done", "label": "uncertain", "p_synthetic": 0.5, "path": path}, None, run)
+    assert len(seen) == len(set(seen)) == 500
+    assert ledger.count("done") == 500
+    rows = list(ledger.results())
+    assert len(rows) == 500 and sum(len(r["duplicates"]) for r in rows) == 100
+    assert ledger.summary()["duplicate_paths"] == 100
+    ledger.close()
+    with pytest.raises(CaseMismatch):
+        Ledger(tmp_path / "ledger.sqlite", case_id="CASE-2")
+
+
+def test_manifest_detects_altered_missing_and_extra_files(tmp_path: Path, tree: Path) -> None:
+    audit = tmp_path / "audit"
+    shutil.copytree(tree / "sub", audit)
+    write_manifest(audit)
+    assert verify_manifest(audit) == []
+    (audit / "b.png").write_bytes(b"tampered")
+    (audit / "deeper" / "c.jpg").unlink()
+    (audit / "added.txt").write_text("x")
+    assert sorted(verify_manifest(audit)) == ["altered: b.png", "missing: deeper/c.jpg", "not in manifest: added.txt"]
