@@ -40,6 +40,21 @@ PARTS_DIR = ".parts"
 METADATA = "metadata.jsonl"
 PROMPT_MODES = ("cycle", "all")
 
+#: Editor-record fields that every dataset record (image or video) repeats as its own columns.
+GENERATION_COLUMNS = (
+    "steps", "effective_steps", "guidance", "seed", "scheduler", "scheduler_class",
+    "prompt", "negative_prompt", "model_id", "weights_sha256", "vae",
+)
+
+
+def generation_columns(generation: dict) -> dict:
+    """The record columns taken from an editor record (``{}`` for real files), plus versions and the full record."""
+    return {
+        **{key: generation.get(key) for key in GENERATION_COLUMNS},
+        "versions": generation.get("versions") or library_versions(),
+        "generation": json.dumps(generation, sort_keys=True) if generation else None,
+    }
+
 
 @dataclass
 class Recipe:
@@ -417,19 +432,7 @@ class DatasetBuilder:
             "format": extension,
             "quality": post.output_jpeg_quality or (recipe.quality if extension != "png" else None),
             "strength": job.strength if job.kind != "real" else None,
-            "steps": generation.get("steps"),
-            "effective_steps": generation.get("effective_steps"),
-            "guidance": generation.get("guidance"),
-            "seed": generation.get("seed"),
-            "scheduler": generation.get("scheduler"),
-            "scheduler_class": generation.get("scheduler_class"),
             "style": job.prompt.name if job.prompt else None,
-            "prompt": generation.get("prompt"),
-            "negative_prompt": generation.get("negative_prompt"),
-            "model_id": generation.get("model_id"),
-            "weights_sha256": generation.get("weights_sha256"),
-            "vae": generation.get("vae"),
             "provenance": stamps,
-            "versions": generation.get("versions") or library_versions(),
-            "generation": json.dumps(generation, sort_keys=True) if generation else None,
+            **generation_columns(generation),
         }

@@ -31,8 +31,8 @@ from PIL import Image
 
 from forensics.analyzers.temporal_flow import upright
 from forensics.media import load_media
-from generator.dataset import PARTS_DIR, read_records, write_metadata
-from generator.editor import Editor, EditParams, library_versions, load_editor
+from generator.dataset import PARTS_DIR, generation_columns, read_records, write_metadata
+from generator.editor import Editor, EditParams, load_editor
 from generator.prompts import STYLE_PROMPTS, StylePrompt
 from generator.resize import ResizeSpec, resize_image
 
@@ -317,18 +317,6 @@ class VideoDatasetBuilder:
             "crf": r.crf,
             "strength": strength,
             "noise": noise,
-            "steps": generation.get("steps"),
-            "effective_steps": generation.get("effective_steps"),
-            "guidance": generation.get("guidance"),
-            "seed": generation.get("seed"),
-            "scheduler": generation.get("scheduler"),
-            "scheduler_class": generation.get("scheduler_class"),
             "style": r.style if label == "edited" else None,
-            "prompt": generation.get("prompt"),
-            "negative_prompt": generation.get("negative_prompt"),
-            "model_id": generation.get("model_id"),
-            "weights_sha256": generation.get("weights_sha256"),
-            "vae": generation.get("vae"),
-            "versions": generation.get("versions") or library_versions(),
-            "generation": json.dumps(generation, sort_keys=True) if generation else None,
+            **generation_columns(generation),
         }

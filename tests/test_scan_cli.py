@@ -60,7 +60,7 @@ def test_video_is_scanned_as_video(scanned: dict[str, dict]) -> None:
 
 
 def test_text_report_and_exit_code(camera_jpeg: Path) -> None:
-    result = run_cli("scan", str(camera_jpeg))
+    result = run_cli("scan", "-a", "metadata,frequency", str(camera_jpeg))
     assert result.returncode in (0, 1, 2)
     assert "p(synthetic)" in result.stdout and camera_jpeg.name in result.stdout
 
@@ -82,7 +82,7 @@ def test_bad_files_are_per_file_errors(tmp_path: Path, camera_jpeg: Path) -> Non
     text.write_text("not an image")
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
-    result = run_cli("scan", "--json", str(truncated), str(text), str(empty), str(camera_jpeg))
+    result = run_cli("scan", "--json", "-a", "metadata,noise", str(truncated), str(text), str(empty), str(camera_jpeg))
     assert result.returncode == 3
     docs = json.loads(result.stdout)
     for doc in docs:
