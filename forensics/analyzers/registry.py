@@ -13,7 +13,13 @@ from importlib.metadata import entry_points
 from forensics.analyzers.base import Analyzer
 
 # name -> "module:Class". Order is the order of the report.
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {
+    "metadata": "forensics.analyzers.metadata:MetadataAnalyzer",
+    "frequency": "forensics.analyzers.frequency:FrequencyAnalyzer",
+    "noise": "forensics.analyzers.noise:NoiseAnalyzer",
+    "reconstruction": "forensics.analyzers.reconstruction:ReconstructionAnalyzer",
+    "temporal": "forensics.analyzers.temporal:TemporalAnalyzer",
+}
 
 _extra: dict[str, str | type[Analyzer]] = {}
 

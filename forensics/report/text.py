@@ -40,7 +40,7 @@ def print_report(report: ScanReport, console: Console) -> None:
     table.add_column("key findings")
     for ev in report.evidence:
         findings = sorted(ev.findings, key=lambda f: -_SEVERITY_RANK[f.severity])[:_FINDINGS_SHOWN]
-        lines = [f"[{f.severity.value}] {escape(f.message)}" for f in findings]
+        lines = [escape(f"[{f.severity.value}] {f.message}") for f in findings]
         if ev.status != "ok" and ev.reason:
             lines.insert(0, escape(ev.reason))
         score = "" if ev.score is None else f"{ev.score:.2f}"
