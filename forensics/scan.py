@@ -15,6 +15,7 @@ from typing import Any
 from forensics import __version__
 from forensics.analyzers import registry
 from forensics.analyzers.base import Analyzer, Evidence
+from forensics.classifier import load_default_combiner
 from forensics.media import Media, MediaError, MediaLimits, load_media
 from forensics.verdict import Combiner, RuleCombiner, Verdict
 
@@ -49,7 +50,8 @@ class Scanner:
         limits: MediaLimits | None = None,
     ) -> None:
         self.analyzers = list(analyzers) if analyzers is not None else registry.create_all()
-        self.combiner = combiner if combiner is not None else RuleCombiner()
+        # Default: the shipped trained model (models/default); the documented rule if it is absent.
+        self.combiner = combiner if combiner is not None else (load_default_combiner() or RuleCombiner())
         self.limits = limits or MediaLimits()
 
     def scan(self, path: str | Path, keep_media: bool = False) -> ScanReport:

@@ -11,7 +11,12 @@ import sys
 import click
 
 from forensics import __version__
+from forensics.cli.audit import audit
+from forensics.cli.evaluate import evaluate
+from forensics.cli.generate import generate
+from forensics.cli.generate_video import generate_video
 from forensics.cli.scan import scan
+from forensics.cli.train import train
 
 EXIT_USAGE = 4
 
@@ -23,6 +28,11 @@ def cli() -> None:
 
 
 cli.add_command(scan)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(audit)
+cli.add_command(generate)
+cli.add_command(generate_video)
 
 
 def main() -> None:

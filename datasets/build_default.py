@@ -1,0 +1,209 @@
+"""Rebuild the dataset and the model of ``models/default`` from ``datasets/default.json``.
+
+    python datasets/build_default.py prepare   # centre crops of the source photos (native pixels, no resize)
+    python datasets/build_default.py generate  # real copies, round trips, img2img edits (forensics generator)
+    python datasets/build_default.py features  # optional: fill the feature cache while generation goes on
+    python datasets/build_default.py train     # features (cached), grouped split, fit, evaluate, write the bundle
+    python datasets/build_default.py all
+
+Everything is written under ``--work`` (default ``/tmp/forensics-default``) except the bundle (``--out``,
+default ``models/default``). Each stage is resumable: the generator skips files it wrote, the feature
+cache skips features it computed. Camera photos not used as sources are kept apart, never trained on,
+and measure real-image recall at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import time
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from forensics.classifier.dataset import Record, file_sha256, load_dataset, split_by_group
+from forensics.config import PROJECT_ROOT, data_root
+
+RECIPE = Path(__file__).with_name("default.json")
+GRID = 8  # crops start and end on the 8-pixel JPEG / latent grid
+log = logging.getLogger("build_default")
+
+
+def select_sources(recipe: dict) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """(collection, photo) pairs used as sources, and the camera photos held out from everything."""
+    photos = data_root() / "photos"
+    chosen: list[tuple[str, Path]] = []
+    held_out: list[Path] = []
+    for collection, spec in recipe["sources"].items():
+        folders = spec["folder"] if isinstance(spec["folder"], list) else [spec["folder"]]
+        files = sorted(p for f in folders for p in (photos / f).iterdir()
+                       if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if "min_side" in spec:
+            files = [p for p in files if min(_upright_size(p)) >= spec["min_side"]]
+        if "every" in spec:
+            chosen += [(collection, p) for p in files[:: spec["every"]]]
+            held_out += [p for i, p in enumerate(files) if i % spec["every"]]
+        else:
+            chosen += [(collection, p) for p in files[: spec["take"]]]
+    return chosen, held_out
+
+
+def _upright_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return ImageOps.exif_transpose(im).size
+
+
+def centre_crop(im: Image.Image, side: int) -> Image.Image:
+    """Crop of at most ``side`` x ``side`` pixels from the centre, with corners on the 8-pixel grid."""
+    w, h = min(side, im.width // GRID * GRID), min(side, im.height // GRID * GRID)
+    left = (im.width - w) // 2 // GRID * GRID
+    top = (im.height - h) // 2 // GRID * GRID
+    return im.crop((left, top, left + w, top + h))
+
+
+def prepare(recipe: dict, work: Path) -> None:
+    """Write the lossless crops (PNG) and ``sources.csv`` (crop, original, collection); list held-out photos."""
+    chosen, held_out = select_sources(recipe)
+    folder = work / "sources"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for collection, path in chosen:
+        with Image.open(path) as im:
+            crop = centre_crop(ImageOps.exif_transpose(im).convert("RGB"), recipe["crop"])
+        target = folder / f"{collection}-{path.stem}.png"
+        if not target.exists():
+            crop.save(target)
+        rows.append({"crop": str(target), "original": str(path), "collection": collection})
+    with (work / "sources.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["crop", "original", "collection"])
+        writer.writeheader()
+        writer.writerows(rows)
+    (work / "held_out_real.txt").write_text("".join(f"{p}\n" for p in held_out), encoding="utf-8")
+    log.info("%d sources, %d camera photos held out", len(rows), len(held_out))
+
+
+def _sources(work: Path) -> list[dict]:
+    with (work / "sources.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def generation_jobs(recipe: dict, sources: list[dict]) -> dict[tuple, list[str]]:
+    """Crops per generator run: round trips rotate over the decoders, edits over strengths and schedulers."""
+    runs: dict[tuple, list[str]] = {}
+    rt, i2i = recipe["roundtrip"], recipe["img2img"]
+    for i, row in enumerate(sources):
+        vaes = (*rt["always"], rt["rotate"][i % len(rt["rotate"])])
+        runs.setdefault(("roundtrip", vaes), []).append(row["crop"])
+        for k in range(i2i["edits_per_source"]):
+            strength = i2i["strengths"][(i * i2i["edits_per_source"] + k) % len(i2i["strengths"])]
+            scheduler = i2i["schedulers"][(i + 3 * k) % len(i2i["schedulers"])]
+            runs.setdefault(("img2img", strength, scheduler), []).append(row["crop"])
+    return runs
+
+
+def generate(recipe: dict, work: Path, kinds: tuple[str, ...], reverse: bool = False) -> None:
+    """Run the generator once per group of crops sharing settings, into ``work/dataset``; tag collections.
+
+    ``reverse`` walks the groups backwards, so a second process can share the work (files done are skipped).
+    """
+    from generator.dataset import DatasetBuilder, Recipe, write_metadata
+
+    sources = _sources(work)
+    out = work / "dataset"
+    i2i = recipe["img2img"]
+    editor = None
+    # Round trips first, then edits cycling through the strengths, so a run cut short still covers every strength.
+    order = {("img2img", s, sch): j * 100 + i for i, s in enumerate(i2i["strengths"])
+             for j, sch in enumerate(i2i["schedulers"])}
+    runs = sorted(generation_jobs(recipe, sources).items(), key=lambda item: order.get(item[0], -1))
+    for key, crops in reversed(runs) if reverse else runs:
+        if key[0] not in kinds:
+            continue
+        listing = work / "lists" / ("_".join(map(str, key)).replace(" ", "") + ".txt")
+        listing.parent.mkdir(exist_ok=True)
+        listing.write_text("".join(f"{c}\n" for c in crops), encoding="utf-8")
+        common = {"sources": [str(listing)], "out": str(out), "width": 0, "height": 0, "image_format": "png",
+                  "seeds": [0], "steps": i2i["steps"], "guidance": i2i["guidance"], "model": i2i["model"]}
+        if key[0] == "roundtrip":
+            run = Recipe(**common, strengths=[], roundtrip_vaes=list(key[1]))
+        else:
+            run = Recipe(**common, strengths=[key[1]], schedulers=[key[2]])
+        builder = DatasetBuilder(run, editor=editor)
+        started = time.perf_counter()
+        summary = builder.run()
+        editor = builder._editor or editor  # load the img2img model once for every run
+        log.info("%s: %d written, %d skipped, %d failed in %.0f s", key, sum(summary.written.values()),
+                 summary.skipped, len(summary.failed), time.perf_counter() - started)
+        for failure in summary.failed[:3]:
+            log.warning("failed: %s", failure)
+    write_metadata(out)
+    tag_collections(out, sources)
+
+
+def tag_collections(out: Path, sources: list[dict]) -> None:
+    """Add each record's photo ``collection`` (bsds500, kodak, camera) to ``metadata.jsonl``."""
+    collection = {Path(row["crop"]).name: row["collection"] for row in sources}
+    path = out / "metadata.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for record in records:
+        record["collection"] = collection.get(Path(record["source_file"]).name)
+    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
+
+
+def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:
+    """Fill the feature cache with what ``train`` will need for the records generated so far (resumable)."""
+    from forensics.classifier import postprocess
+    from forensics.classifier.cache import Sample, extract
+    from forensics.classifier.training import training_samples
+    from generator.dataset import write_metadata
+
+    spec = recipe["train"]
+    write_metadata(work / "dataset")  # merge the generator's journals: records of runs still going
+    train_records, test_records = split_by_group(load_dataset(work / "dataset"), spec["test_fraction"], spec["seed"])
+    samples = training_samples(train_records, spec["augment"])[0]
+    samples += [Sample(r.path, c) for c in ("", *postprocess.CONDITIONS) for r in test_records]
+    for _ in extract(samples, spec["analyzers"], cache, jobs):
+        pass
+
+
+def train(recipe: dict, work: Path, out: Path, cache: Path, jobs: int) -> None:
+    from forensics.classifier.training import train as train_bundle
+
+    tag_collections(work / "dataset", _sources(work))  # again: a later journal merge drops the tags
+    records = load_dataset(work / "dataset")
+    held_out = [Path(p) for p in (work / "held_out_real.txt").read_text(encoding="utf-8").split()]
+    camera = [Record(p, 0, file_sha256(p), {"collection": "camera"}) for p in held_out]
+    spec = recipe["train"]
+    bundle = train_bundle(records, out, spec["analyzers"], cache, spec["test_fraction"], spec["seed"], spec["augment"],
+                          spec["estimator"], [str(RECIPE.relative_to(PROJECT_ROOT))], camera, jobs,
+                          {"dataset_recipe": recipe})
+    log.info("bundle written to %s: %s", out, json.dumps(bundle.metrics["as_is"]["overall"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=["prepare", "generate", "roundtrip", "img2img", "features", "train", "all"])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/forensics-default"))
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "models" / "default")
+    parser.add_argument("--cache", type=Path, help="feature cache (default: WORK/features.sqlite)")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--reverse", action="store_true", help="generate the groups in reverse order")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    recipe = json.loads(RECIPE.read_text(encoding="utf-8"))
+    stages = ["prepare", "generate", "train"] if args.stage == "all" else [args.stage]
+    for stage in stages:
+        if stage == "prepare":
+            prepare(recipe, args.work)
+        elif stage in ("generate", "roundtrip", "img2img"):
+            generate(recipe, args.work, ("roundtrip", "img2img") if stage == "generate" else (stage,), args.reverse)
+        elif stage == "features":
+            features(recipe, args.work, args.cache or args.work / "features.sqlite", args.jobs)
+        else:
+            train(recipe, args.work, args.out, args.cache or args.work / "features.sqlite", args.jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The model card: one self-contained HTML page (plots embedded as PNG data URIs).
+
+It states what the model is, what it was trained on, and what it measured on held-out
+source photos: a metrics table, the ROC curve, the reliability diagram, metrics against
+edit strength and under post-processing, and the targets each number is held against.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from forensics.classifier.bundle import Bundle
+from forensics.classifier.evaluate import BREAKDOWN_KEYS
+
+METRIC_COLUMNS = ("n", "auc", "ap", "balanced_accuracy", "tpr_at_1fpr", "tpr_at_5fpr", "real_recall",
+                  "synthetic_recall", "ece", "ece_balanced", "nll")
+
+#: (where in metrics.json, metric, comparison, bound, as the issue states it)
+TARGETS = (
+    (("as_is", "strength>=0.3"), "auc", ">=", 0.99, "AUC for strength >= 0.3"),
+    (("as_is", "strength", "0.10"), "auc", ">=", 0.95, "AUC at strength 0.1"),
+    (("postprocessing", "jpeg75+resize0.5"), "balanced_accuracy", ">=", 0.85,
+     "balanced accuracy after JPEG 75 + resize 0.5"),
+    (("extra_real", "overall"), "real_recall", ">=", 0.97, "real-image recall on unseen camera photos"),
+    (("as_is", "overall"), "ece", "<=", 0.05, "ECE"),
+)
+
+
+def _lookup(metrics: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    node: Any = metrics
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def target_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its measured value (``None`` if not measured) and whether it is met."""
+    rows = []
+    for path, metric, op, bound, text in TARGETS:
+        node = _lookup(metrics, path)
+        value = None if node is None else node.get(metric)
+        measured = value is not None and not (isinstance(value, float) and math.isnan(value))
+        met = measured and (value >= bound if op == ">=" else value <= bound)
+        rows.append({"target": f"{text} {op} {bound}", "value": value if measured else None, "met": bool(met)})
+    return rows
+
+
+def _png(fig: plt.Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _roc_plot(roc: dict[str, list[float]]) -> str:
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot(roc["fpr"], roc["tpr"], lw=2)
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="false-positive rate (real called synthetic)", ylabel="true-positive rate", title="ROC, held out")
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlim(0, 1)
+    return _png(fig)
+
+
+def _reliability_plot(rel: dict[str, list[float]]) -> str:
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
+    ax.plot(rel["confidence"], rel["frequency"], "o-", label="model")
+    for x, y, n in zip(rel["confidence"], rel["frequency"], rel["count"], strict=True):
+        ax.annotate(str(n), (x, y), fontsize=7, textcoords="offset points", xytext=(3, -9))
+    ax.set(xlabel="predicted P(synthetic)", ylabel="observed fraction synthetic", title="Reliability (n per bin)")
+    ax.legend(loc="upper left", fontsize=8)
+    return _png(fig)
+
+
+def _strength_plot(per_strength: dict[str, dict[str, float]]) -> str:
+    xs = sorted(per_strength, key=float)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for metric in ("auc", "tpr_at_5fpr", "synthetic_recall"):
+        ax.plot([float(x) for x in xs], [per_strength[x][metric] for x in xs], "o-", label=metric)
+    ax.set(xlabel="denoising strength", ylabel="metric (edits at this strength vs all real)",
+           title="Detection vs edit strength", ylim=(0, 1.02))
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def _table(rows: dict[str, dict[str, float]], first: str) -> str:
+    head = "".join(f"<th>{c}</th>" for c in (first, *METRIC_COLUMNS))
+    body = "".join(
+        "<tr><td>" + html.escape(name) + "</td>" + "".join(f"<td>{_fmt(m.get(c, float('nan')))}</td>"
+                                                          for c in METRIC_COLUMNS) + "</tr>"
+        for name, m in rows.items())
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}td,th{border:1px solid #ccc;padding:.2em .5em;
+text-align:right}td:first-child,th:first-child{text-align:left}.met{color:#070}.missed{color:#b00;font-weight:bold}
+img{margin:.5em}pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.8em}"""
+
+
+def render_card(bundle: Bundle) -> str:
+    """The HTML model card of a bundle whose ``metrics`` come from :func:`forensics.classifier.evaluate.evaluate`."""
+    m, recipe, schema = bundle.metrics, bundle.recipe, bundle.schema
+    as_is = m.get("as_is", {})
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Model card: {html.escape(bundle.name)}</title>"
+             f"<style>{_STYLE}</style></head><body>",
+             f"<h1>Model card: {html.escape(bundle.name)} (version {html.escape(bundle.version)})</h1>",
+             "<p>Calibrated gradient-boosting classifier over pixel-signal features "
+             f"({len(schema.names)} features from analyzers {html.escape(', '.join(schema.analyzers))}). "
+             "Metadata is kept out of the features (no shortcut on EXIF or format); a decisive metadata finding "
+             "(C2PA AI assertion, generation parameters, watermark) overrides the classifier. Probabilities inside "
+             "the uncertain band (0.35-0.65) are reported as <em>uncertain</em>. All numbers below are measured on "
+             "source photos held out from training (edits of one photo never straddle the split).</p>",
+             "<h2>Targets</h2><table><tr><th>target</th><th>measured</th><th>status</th></tr>"]
+    for row in target_table(m):
+        status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
+        parts.append(f"<tr><td>{html.escape(row['target'])}</td><td>{_fmt(row['value'])}</td>"
+                     f"<td class='{'met' if row['met'] else 'missed'}'>{status}</td></tr>")
+    parts.append("</table>")
+    if as_is:
+        parts.append("<h2>Held-out metrics</h2>")
+        parts.append(_table({"all": as_is["overall"], "strength >= 0.3": as_is["strength>=0.3"]}, "subset"))
+    if m.get("curves"):
+        parts.append(f"<img alt='ROC curve' src='{_roc_plot(m['curves']['roc'])}'>")
+        parts.append(f"<img alt='reliability diagram' src='{_reliability_plot(m['curves']['reliability'])}'>")
+    if as_is.get("strength"):
+        parts.append(f"<img alt='metrics vs strength' src='{_strength_plot(as_is['strength'])}'>")
+    for key in BREAKDOWN_KEYS:
+        if as_is.get(key):
+            parts.append(f"<h3>By {key}</h3>" + _table(as_is[key], key))
+    if m.get("postprocessing"):
+        parts.append("<h2>Under post-processing (both classes processed alike)</h2>")
+        parts.append(_table({k: v for k, v in m["postprocessing"].items()}, "condition"))
+    if m.get("extra_real"):
+        parts.append("<h2>Real photos outside the dataset</h2>" + _table({"all": m["extra_real"]["overall"]}, "subset"))
+    shown = {k: v for k, v in recipe.items() if k not in ("train_groups", "test_groups")}
+    parts.append("<h2>Training recipe</h2><pre>" + html.escape(json.dumps(shown, indent=2)) + "</pre>")
+    parts.append("<h2>Features</h2><p>" + html.escape(", ".join(schema.names)) + "</p>")
+    parts.append("<h2>Limits</h2><p>Trained on img2img edits and autoencoder round trips of a few hundred photos "
+                 "(generators listed in the recipe). Scores on other generators, heavy processing or screenshots "
+                 "are extrapolation; an <em>uncertain</em> or low score is not proof of authenticity.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _md_table(rows: dict[str, dict[str, float]], first: str) -> str:
+    lines = ["| " + " | ".join((first, *METRIC_COLUMNS)) + " |", "|" + "---|" * (len(METRIC_COLUMNS) + 1)]
+    lines += ["| " + " | ".join((name, *(_fmt(m.get(c, float("nan"))) for c in METRIC_COLUMNS))) + " |"
+              for name, m in rows.items()]
+    return "\n".join(lines)
+
+
+def render_summary(bundle: Bundle) -> str:
+    """A Markdown summary of the card (README of the bundle folder): targets and the main held-out tables."""
+    m = bundle.metrics
+    parts = [f"# Model `{bundle.name}` (version {bundle.version})", "",
+             f"Calibrated gradient boosting over {len(bundle.schema.names)} signal features of "
+             f"{', '.join(bundle.schema.analyzers)}. Full card with plots: `card.html`; numbers: `metrics.json`; "
+             "training recipe: `recipe.json`. All metrics on source photos held out from training.", "",
+             "## Targets", "", "| target | measured | status |", "|---|---|---|"]
+    for row in target_table(m):
+        status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
+        parts.append(f"| {row['target']} | {_fmt(row['value'])} | {status} |")
+    as_is = m.get("as_is", {})
+    if as_is:
+        parts += ["", "## Held out, files as generated", "",
+                  _md_table({"all": as_is["overall"], "strength >= 0.3": as_is["strength>=0.3"]}, "subset")]
+        for key in BREAKDOWN_KEYS:
+            if as_is.get(key):
+                parts += ["", f"### By {key}", "", _md_table(as_is[key], key)]
+    if m.get("postprocessing"):
+        parts += ["", "## Under post-processing (both classes)", "", _md_table(m["postprocessing"], "condition")]
+    if m.get("extra_real"):
+        parts += ["", "## Unseen real camera photos", "", _md_table({"all": m["extra_real"]["overall"]}, "subset")]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,184 @@
+"""The trained classifier on real data: real BSDS500 photos vs their real VAElight round trips (made by the generator),
+features from the real frequency and noise analyzers, safe persistence, the combiner and the CLIs."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io as sio
+from click.testing import CliRunner
+from PIL import Image
+
+from forensics.analyzers import registry
+from forensics.classifier import postprocess
+from forensics.classifier.bundle import UntrustedModelError, load_bundle
+from forensics.classifier.cache import Sample, extract
+from forensics.classifier.combiner import TrainedCombiner
+from forensics.classifier.dataset import load_dataset, split_by_group
+from forensics.classifier.features import FeatureSchema, flatten, signal_analyzer_names, signal_analyzers
+from forensics.cli import cli
+from forensics.media import load_media
+from forensics.scan import Scanner
+from forensics.verdict import RuleCombiner
+
+ANALYZERS = ["frequency", "noise"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory, photos_dir: Path) -> Path:
+    """32 BSDS500 photos (centre crops, 256 x 192) and their VAElight round trips, in the generator's layout."""
+    from generator.dataset import DatasetBuilder, Recipe
+
+    out = tmp_path_factory.mktemp("dataset")
+    listing = out.parent / "sources.txt"
+    listing.write_text("".join(f"{p}\n" for p in sorted((photos_dir / "bsds500").glob("*.jpg"))[:32]))
+    recipe = Recipe(sources=[str(listing)], out=str(out), strengths=[], roundtrip_vaes=["vaelight"],
+                    width=256, height=192, crop="center", image_format="png")
+    summary = DatasetBuilder(recipe).run()
+    assert summary.written == {"real": 32, "edited": 32} and not summary.failed
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A bundle trained by ``forensics train`` on the dataset, and its feature cache."""
+    work = tmp_path_factory.mktemp("model")
+    model, cache = work / "tiny-model", work / "features.sqlite"
+    result = CliRunner().invoke(cli, ["train", str(dataset), "--out", str(model), "--analyzers", ",".join(ANALYZERS),
+                                      "--cache", str(cache), "--augment", "1", "--test-fraction", "0.25"])
+    assert result.exit_code == 0, result.output
+    return model, cache
+
+
+def test_signal_analyzers_exclude_metadata() -> None:
+    names = signal_analyzer_names("image")
+    assert "frequency" in names and "noise" in names
+    assert "metadata" not in names and "temporal" not in names  # metadata: facts, not features; temporal: video
+    with pytest.raises(ValueError, match="not signal"):
+        signal_analyzers(["metadata"])
+
+
+def test_schema_vector_marks_missing_and_stale_features(camera_jpeg: Path) -> None:
+    media = load_media(camera_jpeg)
+    evidence = [a.run(media) for a in signal_analyzers(ANALYZERS)]
+    row = flatten(evidence)
+    assert row and all(k.split(".", 1)[0] in ANALYZERS for k in row)
+    versions = {ev.analyzer: ev.version for ev in evidence}
+    schema = FeatureSchema.from_rows([row], versions)
+    np.testing.assert_allclose(schema.vector(evidence), schema.matrix([row])[0])
+    # Features of another analyzer version must not be fed to the model: they become missing.
+    old = FeatureSchema(schema.names, {**versions, "noise": "0-old"})
+    x = old.vector(evidence)
+    noise_cols = np.array([n.startswith("noise.") for n in schema.names])
+    assert np.isnan(x[noise_cols]).all() and np.isfinite(x[~noise_cols]).any()
+    assert old.stale(evidence) == ["noise"]
+    assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+
+
+def test_postprocess_conditions_write_real_files(camera_jpeg: Path) -> None:
+    image = load_media(camera_jpeg).image[:200, :300]
+    for name in postprocess.CONDITIONS:
+        with Image.open(io.BytesIO(postprocess.apply(name, image))) as im:
+            assert im.format == ("JPEG" if name.startswith("jpeg") else "PNG")
+            expected = {"resize0.5": (150, 100), "jpeg75+resize0.5": (150, 100), "resize0.75": (225, 150),
+                        "crop": (240, 160)}.get(name, (300, 200))
+            assert im.size == expected, name
+    chains = {postprocess.random_chain(np.random.default_rng(seed)) for seed in range(20)}
+    assert len(chains) > 10 and any("jpeg" in c for c in chains)
+
+
+def test_feature_cache_is_keyed_by_hash_and_version(dataset: Path, tmp_path: Path) -> None:
+    records = load_dataset(dataset)[:4]
+    cache = tmp_path / "cache.sqlite"
+    samples = [Sample(r.path) for r in records] + [Sample(records[0].path, "jpeg75")]
+    first = list(extract(samples, ANALYZERS, cache))
+    second = list(extract(samples, ANALYZERS, cache))
+    assert [s.features for s in first] == [s.features for s in second]
+    assert first[-1].sha256 != first[0].sha256 and first[-1].description == "jpeg75"
+    with sqlite3.connect(cache) as db:
+        rows = db.execute("SELECT sha256, analyzer, version FROM features").fetchall()
+    assert len(rows) == len(samples) * len(ANALYZERS)
+    assert {(a, v) for _, a, v in rows} == {(n, registry.analyzer_class(n).version) for n in ANALYZERS}
+
+
+def test_split_keeps_each_source_photo_on_one_side(dataset: Path) -> None:
+    records = load_dataset(dataset)
+    assert {r.label for r in records} == {0, 1}
+    train, test = split_by_group(records, 0.25, seed=1)
+    assert not {r.group for r in train} & {r.group for r in test}
+    assert len(train) + len(test) == len(records)
+
+
+@pytest.mark.slow
+def test_train_writes_a_safe_bundle_that_separates_round_trips(trained: tuple[Path, Path]) -> None:
+    model, _ = trained
+    assert {p.name for p in model.iterdir()} >= {"model.skops", "schema.json", "recipe.json", "metrics.json",
+                                                 "card.html"}
+    bundle = load_bundle(model)
+    assert set(bundle.schema.analyzers) == set(ANALYZERS)
+    assert not set(bundle.recipe["train_groups"]) & set(bundle.recipe["test_groups"])
+    overall = bundle.metrics["as_is"]["overall"]
+    n_test = len(bundle.recipe["test_groups"])
+    assert 3 <= n_test <= 16 and overall["n"] == 2 * n_test and overall["n_synthetic"] == n_test  # photo + round trip
+    assert overall["auc"] > 0.8  # decoder traces show in frequency/noise features
+    assert set(bundle.metrics["postprocessing"]) == set(postprocess.CONDITIONS)
+    card = (model / "card.html").read_text()
+    assert card.count("<img") >= 2 and "Targets" in card and "jpeg75+resize0.5" in card
+
+
+@pytest.mark.slow
+def test_bundle_refuses_untrusted_types(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, _ = trained
+    copy = tmp_path / "tampered"
+    copy.mkdir()
+    for f in model.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    sio.dump(FeatureSchema(("a",), {}), copy / "model.skops")  # an object of a type the allowlist does not hold
+    with pytest.raises(UntrustedModelError, match="untrusted"):
+        load_bundle(copy)
+
+
+@pytest.mark.slow
+def test_trained_combiner_rules(trained: tuple[Path, Path], photos_dir: Path, provenance_dir: Path) -> None:
+    model, _ = trained
+    combiner = TrainedCombiner(load_bundle(model))
+    scanner = Scanner(registry.create_all(["metadata", *ANALYZERS]), combiner=combiner)
+    kodak = photos_dir / "kodak" / "kodak_kodim01.png"
+    photo = scanner.scan(kodak)
+    assert photo.verdict.model == combiner.name and "calibrated classifier" in photo.verdict.basis
+    assert 0.0 < photo.verdict.p_synthetic < 1.0
+    # Decisive metadata wins over pixels: an A1111 card with its generation parameters.
+    card = scanner.scan(provenance_dir / "a1111-forge" / "html_card-no-preview.png")
+    assert card.verdict.label == "synthetic" and card.verdict.basis.startswith("decisive metadata")
+    # Without the model's analyzers the classifier would extrapolate: the documented rule answers instead.
+    bare = Scanner(registry.create_all(["metadata"]), combiner=combiner).scan(kodak)
+    assert bare.verdict.model == RuleCombiner.name
+
+
+@pytest.mark.slow
+def test_evaluate_cli_scores_held_out_photos_only(trained: tuple[Path, Path], dataset: Path, tmp_path: Path) -> None:
+    model, cache = trained
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(cli, ["evaluate", str(model), str(dataset), "--cache", str(cache),
+                                      "--conditions", "jpeg75", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    assert metrics["as_is"]["overall"]["n"] == 2 * len(load_bundle(model).recipe["test_groups"])  # no training photo
+    assert list(metrics["postprocessing"]) == ["jpeg75"]
+    assert "AUC" in result.output
+
+
+def test_scanner_uses_the_default_model_when_present() -> None:
+    from forensics.classifier import DEFAULT_MODEL, load_default_combiner
+
+    default = load_default_combiner()
+    combiner = Scanner([]).combiner
+    if (DEFAULT_MODEL / "model.skops").exists():
+        assert isinstance(default, TrainedCombiner) and combiner is default
+    else:
+        assert default is None and isinstance(combiner, RuleCombiner)

@@ -1,0 +1,73 @@
+"""Metric definitions against hand-computed values, and the estimator's contract (missing features, calibration)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from forensics.classifier.estimator import CalibratedBoostingClassifier
+from forensics.classifier.metrics import (
+    detection_metrics,
+    expected_calibration_error,
+    negative_log_likelihood,
+    reliability_curve,
+    tpr_at_fpr,
+)
+
+
+def test_metrics_on_a_hand_computed_case() -> None:
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
+    m = detection_metrics(y, p)
+    assert m["n"] == 8 and m["n_synthetic"] == 4
+    assert m["auc"] == pytest.approx(15 / 16)  # one inverted pair (0.6 real above 0.4 synthetic) of 16
+    assert m["real_recall"] == 0.75 and m["synthetic_recall"] == 0.75 and m["balanced_accuracy"] == 0.75
+    assert m["tpr_at_1fpr"] == 0.75  # at zero false positives, 3 of 4 synthetic are above 0.6
+    assert m["nll"] == pytest.approx(-np.mean(np.log([0.9, 0.8, 0.7, 0.4, 0.4, 0.7, 0.8, 0.9])))
+
+
+def test_tpr_at_fpr_allows_the_stated_false_positive_rate() -> None:
+    y = np.array([0] * 20 + [1] * 2)
+    p = np.concatenate([np.linspace(0, 0.5, 19), [0.95], [0.9, 0.99]])  # one real scores 0.95
+    assert tpr_at_fpr(y, p, 0.01) == 0.5  # below 1/20 FPR only the 0.99 edit is caught
+    assert tpr_at_fpr(y, p, 0.05) == 1.0
+
+
+def test_calibration_error_of_perfect_and_overconfident_scores() -> None:
+    y = np.array([0, 1] * 50)
+    assert expected_calibration_error(y, np.full(100, 0.5)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(100, 0.99)) == pytest.approx(0.49)
+    curve = reliability_curve(y, np.full(100, 0.5))
+    assert curve == {"confidence": [0.5], "frequency": [0.5], "count": [100]}
+    assert negative_log_likelihood(np.array([1]), np.array([1.0])) < 1e-5  # clipped, finite
+    # 1 edit per 9 photos, all scored 0.5: miscalibrated for that ratio, calibrated for even odds.
+    skewed = np.array([0] * 90 + [1] * 10)
+    m = detection_metrics(skewed, np.full(100, 0.5))
+    assert m["ece"] == pytest.approx(0.4) and m["ece_balanced"] == pytest.approx(0.0)
+
+
+def test_one_class_subsets_have_undefined_ranking_metrics() -> None:
+    m = detection_metrics(np.zeros(5, int), np.array([0.1, 0.2, 0.3, 0.7, 0.2]))
+    assert math.isnan(m["auc"]) and math.isnan(m["balanced_accuracy"]) and math.isnan(m["synthetic_recall"])
+    assert m["real_recall"] == 0.8
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
+def test_estimator_handles_missing_features_and_calibrates(calibration: str) -> None:
+    rng = np.random.default_rng(0)
+    n = 600
+    y = rng.integers(0, 2, n)
+    X = np.column_stack([y + rng.normal(0, 0.8, n), rng.normal(size=n)])
+    X[rng.random(X.shape) < 0.2] = np.nan  # an analyzer that did not run on a fifth of the files
+    groups = np.arange(n) // 3
+    model = CalibratedBoostingClassifier(max_iter=60, calibration=calibration).fit(X, y, groups)
+    proba = model.predict_proba(X)
+    assert proba.shape == (n, 2) and np.allclose(proba.sum(1), 1) and (proba > 0).all() and (proba < 1).all()
+    assert np.isfinite(model.predict_proba(np.full((1, 2), np.nan))).all()  # nothing measured still gives a number
+    held_out = np.column_stack([np.r_[np.zeros(200), np.ones(200)] + rng.normal(0, 0.8, 400), rng.normal(size=400)])
+    truth = np.r_[np.zeros(200), np.ones(200)].astype(int)
+    assert expected_calibration_error(truth, model.predict_proba(held_out)[:, 1]) < 0.1
+    with pytest.raises(ValueError, match="calibration"):
+        CalibratedBoostingClassifier(calibration="platt").fit(X, y)
