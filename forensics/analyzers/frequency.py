@@ -232,7 +232,8 @@ def spectrum_picture(power: np.ndarray) -> np.ndarray:
     radius = np.hypot(*np.meshgrid(freqs, freqs, indexing="ij"))
     log_power = np.log10(power + 1e-12)
     rings = np.minimum((radius / 0.5 * PROFILE_BINS).astype(int), PROFILE_BINS)
-    ring_mean = np.bincount(rings.ravel(), log_power.ravel()) / np.bincount(rings.ravel())
+    counts = np.maximum(np.bincount(rings.ravel()), 1)  # rings absent from a small tile are never indexed
+    ring_mean = np.bincount(rings.ravel(), log_power.ravel()) / counts
     return fft.fftshift(log_power - ring_mean[rings]).astype(np.float32)
 
 
