@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:  # the generator (torch, diffusers) loads only when a command runs
+    from generator.dataset import Summary
+    from generator.video import VideoSummary
 
 EXIT_FAILURES = 3  # some sources could not be processed (as ``scan``'s "could not be analysed")
 
@@ -107,8 +113,13 @@ def generate(ctx: click.Context, recipe: str | None, **options) -> int:
     if summary.model:
         click.echo(f"model: {summary.model}")
     rate = f", {summary.edits / summary.edit_seconds:.2f} edits/s" if summary.edit_seconds else ""
+    return echo_summary(summary, "files", rate)
+
+
+def echo_summary(summary: Summary | VideoSummary, unit: str, rate: str = "") -> int:
+    """Print what a dataset build wrote, skipped and failed; return the exit code (3 if anything failed)."""
     click.echo(
-        f"wrote {summary.written['real']} real and {summary.written['edited']} edited files, skipped "
+        f"wrote {summary.written['real']} real and {summary.written['edited']} edited {unit}, skipped "
         f"{summary.skipped} already done, {len(summary.failed)} failed; {summary.records} records in "
         f"{summary.out / 'metadata.jsonl'} ({summary.elapsed_s:.1f} s{rate})"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-EXIT_FAILURES = 3  # some clips could not be processed (as ``generate``)
+from forensics.cli.generate import echo_summary
 
 
 def _floats(value: str) -> list[float]:
@@ -56,11 +56,4 @@ def generate_video(sources: tuple[str, ...], out: str, limit: int | None, max_fr
     except (ValueError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc)) from exc
     summary = builder.run(progress=lambda name: click.echo(f"wrote {name}", err=True))
-    click.echo(
-        f"wrote {summary.written['real']} real and {summary.written['edited']} edited clips, skipped "
-        f"{summary.skipped} already done, {len(summary.failed)} failed; {summary.records} records in "
-        f"{summary.out / 'metadata.jsonl'} ({summary.elapsed_s:.1f} s)"
-    )
-    for failure in summary.failed:
-        click.echo(f"failed: {failure}", err=True)
-    return EXIT_FAILURES if summary.failed else 0
+    return echo_summary(summary, "clips")
