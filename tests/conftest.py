@@ -36,3 +36,14 @@ def provenance_dir(data_dir: Path) -> Path:
 def camera_jpeg(photos_dir: Path) -> Path:
     """A real camera JPEG with full EXIF and an embedded thumbnail."""
     return photos_dir / "exif-samples" / "jpg_Canon_PowerShot_S40.jpg"
+
+
+@pytest.fixture(scope="session")
+def taesd():
+    """The real TAESD autoencoder as a round-trip reconstructor; skips when its weights are absent."""
+    from forensics.autoencoders import AutoencoderNotFound, load_reconstructor
+
+    try:
+        return load_reconstructor("taesd")
+    except AutoencoderNotFound as exc:
+        pytest.skip(str(exc))

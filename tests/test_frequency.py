@@ -71,13 +71,8 @@ def test_nearest_neighbour_x8_upsampling_is_separated(photos_dir: Path, fmt: str
 
 
 @pytest.mark.slow
-def test_taesd_round_trip_raises_the_decoder_features(photos_dir: Path) -> None:
+def test_taesd_round_trip_raises_the_decoder_features(photos_dir: Path, taesd) -> None:
     """A real TAESD decode(encode(x)) against its own source, both saved the same way."""
-    autoencoders = pytest.importorskip("forensics.autoencoders")
-    try:
-        taesd = autoencoders.load_reconstructor("taesd")
-    except autoencoders.AutoencoderNotFound as exc:
-        pytest.skip(str(exc))
     photo = np.ascontiguousarray(rgb_of(photos_dir / "bsds500" / "test_100039.jpg")[:320, :480])
     fake = taesd.roundtrip(photo)
     for fmt in ("PNG", "JPEG"):

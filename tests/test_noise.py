@@ -80,13 +80,8 @@ def test_smoothed_patch_lights_up_the_map(photos_dir: Path, name: str, fmt: str)
 
 
 @pytest.mark.slow
-def test_taesd_round_tripped_patch_lights_up_the_map(photos_dir: Path) -> None:
+def test_taesd_round_tripped_patch_lights_up_the_map(photos_dir: Path, taesd) -> None:
     """A region regenerated through a real latent autoencoder, pasted back: a crude inpainting."""
-    autoencoders = pytest.importorskip("forensics.autoencoders")
-    try:
-        taesd = autoencoders.load_reconstructor("taesd")
-    except autoencoders.AutoencoderNotFound as exc:
-        pytest.skip(str(exc))
     rgb = photo(photos_dir, "metadata-extractor/jpg_Apple_iPhone_4.jpg")
     y0, x0 = patch_origin(rgb)
     rgb[y0 : y0 + PATCH, x0 : x0 + PATCH] = taesd.roundtrip(np.ascontiguousarray(rgb[y0 : y0 + PATCH, x0 : x0 + PATCH]))

@@ -14,7 +14,7 @@ from PIL import Image
 
 from forensics.analyzers.base import Heatmap
 from forensics.analyzers.reconstruction import ReconstructionAnalyzer
-from forensics.autoencoders import available_autoencoders, load_reconstructor
+from forensics.autoencoders import available_autoencoders
 from forensics.autoencoders.tiles import select_tiles
 from forensics.config import weights_roots
 from forensics.media import load_media, media_from_bytes
@@ -51,9 +51,9 @@ def photo_tile(path: Path, size: int = 128) -> np.ndarray:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("relative", ["kodak/kodak_kodim01.png", "exif-samples/jpg_Canon_PowerShot_S40.jpg"])
-def test_taesd_round_trip_of_a_photo_is_detected(three_autoencoders, photos_dir: Path, relative: str) -> None:
+def test_taesd_round_trip_of_a_photo_is_detected(three_autoencoders, taesd, photos_dir: Path, relative: str) -> None:
     photo = photo_tile(photos_dir / relative)
-    fake = load_reconstructor("taesd").roundtrip(photo)
+    fake = taesd.roundtrip(photo)
     real_ev = three_autoencoders.run(png_media(photo, "photo.png"))
     fake_ev = three_autoencoders.run(png_media(fake, "fake.png"))
     assert real_ev.status == fake_ev.status == "ok", (real_ev.reason, fake_ev.reason)
