@@ -1,4 +1,4 @@
-"""Benchmark of the frequency and noise analyzers: speed and a first separability check.
+"""Benchmark of the frequency, noise and residual-CNN analyzers: speed and a first separability check.
 
 Speed: each analyzer's time on a real 12 MP camera JPEG (4000 x 3000), as a ratio to the
 time it takes to decode that same JPEG, and in milliseconds per megapixel.
@@ -7,7 +7,8 @@ Separability: real photos (BSDS500 + Kodak, centre crops of at most 480 x 320) a
 their own TAESD round trips ``decode(encode(x))``, both classes saved the same way (PNG,
 then JPEG quality 90). Prints the AUC of every feature alone (oriented so that > 0.5; the
 sign says which class is higher) and, for the frequency analyzer, the camera range of the
-decoder-peak feature after a q90 recompression.
+decoder-peak feature after a q90 recompression. The residual CNN never saw these photos: it is trained on
+BSDS500 beyond the first 100, Waterloo and imageio (``datasets/residual-cnn.json``).
 
     OMP_NUM_THREADS=1 python benchmarks/signal_analyzers.py            # 100 BSDS + 24 Kodak
     OMP_NUM_THREADS=1 python benchmarks/signal_analyzers.py --bsds 20  # quicker
@@ -32,7 +33,7 @@ from forensics.autoencoders import load_reconstructor
 from forensics.config import data_root
 from forensics.media import load_media, media_from_bytes
 
-ANALYZERS = ("frequency", "noise")
+ANALYZERS = ("frequency", "noise", "residual-cnn")
 TWELVE_MP = "photos/exif-py/tests_resources_jpg_tests_Xiaomi_Mi_9T_KeyError.jpg"
 CROP = (320, 480)  # height x width of the separability crops (BSDS500's own size, rounded to 8)
 

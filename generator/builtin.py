@@ -11,6 +11,7 @@ it for a real checkpoint) and ``"vae_name"`` (recorded with each edit). Adding a
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -56,8 +57,10 @@ def tiny_components() -> dict[str, Any]:
     }
 
 
-def inhouse_ldm_components() -> dict[str, Any]:
+def inhouse_ldm_components(folder: Path | None = None) -> dict[str, Any]:
     """The in-house trained latent diffusion model of ``models/inhouse-ldm`` (see its README), with the real TAESD.
+
+    ``folder`` loads another training output of the same recipe instead (``unet/`` and ``text_encoder/``).
 
     A small UNet trained on CPU in TAESD's latent space with SD 1.x's noise schedule (recipe:
     ``datasets/inhouse-ldm.json``, script: ``generator/train_unet.py``). It was trained without captions, so prompts
@@ -69,7 +72,7 @@ def inhouse_ldm_components() -> dict[str, Any]:
     from forensics.autoencoders import load_vae
     from forensics.config import PROJECT_ROOT
 
-    folder = PROJECT_ROOT / "models" / "inhouse-ldm"
+    folder = folder or PROJECT_ROOT / "models" / "inhouse-ldm"
     return {
         "unet": UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).eval(),
         "text_encoder": CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32).eval(),

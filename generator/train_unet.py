@@ -38,6 +38,7 @@ from generator.tiny import build_text_encoder, build_tokenizer, tiny_unet_config
 
 LATENTS_FILE = "latents.pt"
 LOG_FILE = "train_log.jsonl"
+CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.json"
 
 
@@ -222,8 +223,14 @@ def save_unet(unet: UNet2DConditionModel, folder: Path) -> None:
     copy.deepcopy(unet).half().save_pretrained(folder, safe_serialization=True)
 
 
-def train(recipe: dict[str, Any], cache: Path, output: Path, minutes: float | None = None) -> None:
-    """Train until the time budget or ``max_steps``; EMA weights go to ``output/unet`` at every checkpoint."""
+def train(recipe: dict[str, Any], cache: Path, output: Path, minutes: float | None = None,
+          resume: bool = False) -> None:
+    """Train until the time budget or ``max_steps``; EMA weights go to ``output/unet`` at every checkpoint.
+
+    ``resume`` continues a run: from ``cache/checkpoint.pt`` (weights, EMA, optimiser, step, time) when present,
+    else from the EMA weights in ``output/unet`` (a run that predates checkpoints), appending to the same log.
+    ``minutes`` is the budget of this call, not of the whole run.
+    """
     spec = recipe["train"]
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(recipe["seed"])
@@ -231,16 +238,24 @@ def train(recipe: dict[str, Any], cache: Path, output: Path, minutes: float | No
     prompts = prompt_pool(recipe)
     embeddings = embed_prompts(recipe, ["", *prompts])
     unet = build_unet(recipe).train()
-    ema = copy.deepcopy(unet).eval().requires_grad_(False)
     optimiser = torch.optim.AdamW(unet.parameters(), lr=spec["learning_rate"], weight_decay=spec["weight_decay"])
-    warmup = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / spec["warmup_steps"]))
-    scheduler, gen = noise_scheduler(), torch.Generator().manual_seed(recipe["seed"])
+    step, elapsed_before = 0, 0.0
+    if resume:
+        step, elapsed_before = _restore(unet, optimiser, cache, output)
+    ema = copy.deepcopy(unet).eval().requires_grad_(False)
+    if resume and (cache / CHECKPOINT_FILE).exists():
+        ema.load_state_dict(torch.load(cache / CHECKPOINT_FILE)["ema"])
+    first = step
+    warmup = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / spec["warmup_steps"]))
+    # A resumed run draws new batches (the generator is seeded with the step it resumes at).
+    scheduler, gen = noise_scheduler(), torch.Generator().manual_seed(recipe["seed"] + step)
     budget_s = 60 * (minutes if minutes is not None else spec["minutes"])
     output.mkdir(parents=True, exist_ok=True)
     # Shipped beside the UNet so the model does not depend on generator.tiny's initialisation staying the same.
     build_text_encoder(recipe["text_encoder_seed"]).save_pretrained(output / "text_encoder", safe_serialization=True)
-    with open(cache / LOG_FILE, "w") as log:
-        start, step, losses = time.time(), 0, []
+    with open(cache / LOG_FILE, "a" if resume else "w") as log:
+        start, losses = time.time(), []
         while step < spec["max_steps"] and time.time() - start < budget_s:
             clean = sample_batch(data["train"], recipe["latent_crop"], spec["batch_size"], gen)
             noise = torch.randn(clean.shape, generator=gen)
@@ -254,21 +269,50 @@ def train(recipe: dict[str, Any], cache: Path, output: Path, minutes: float | No
             warmup.step()
             step += 1
             # EMA with a warm-up (decay grows from 0.1) so early checkpoints are not dominated by the random init.
-            decay = min(spec["ema_decay"], (1 + step) / (10 + step))
+            decay = min(spec["ema_decay"], (1 + step - first) / (10 + step - first))
             with torch.no_grad():
                 for e, p in zip(ema.parameters(), unet.parameters(), strict=True):
                     e.lerp_(p, 1 - decay)
             losses.append(loss.item())
-            record: dict[str, Any] = {"step": step, "time_s": round(time.time() - start, 1), "loss": losses[-1]}
+            elapsed = elapsed_before + time.time() - start
+            record: dict[str, Any] = {"step": step, "time_s": round(elapsed, 1), "loss": losses[-1]}
             if step % recipe["evaluation"]["every"] == 0:
                 record["held_out_loss"] = held_out_loss(ema, recipe, data["held_out"], embeddings[:1])["mean"]
             if step % spec["checkpoint_every"] == 0:
-                save_unet(ema, output / "unet")
+                _checkpoint(unet, ema, optimiser, step, elapsed, cache, output)
             log.write(json.dumps(record) + "\n")
             log.flush()
             if step % 10 == 0:
-                print(f"step {step} {record['time_s']:.0f}s loss(10) {np.mean(losses[-10:]):.4f}", flush=True)
+                print(f"step {step} {elapsed:.0f}s loss(10) {np.mean(losses[-10:]):.4f}", flush=True)
+    _checkpoint(unet, ema, optimiser, step, elapsed_before + time.time() - start, cache, output)
+
+
+def _checkpoint(unet, ema, optimiser, step: int, elapsed: float, cache: Path, output: Path) -> None:
+    """Shipped EMA weights to ``output/unet``; everything a resumed run needs to ``cache/checkpoint.pt``."""
     save_unet(ema, output / "unet")
+    torch.save({"unet": unet.state_dict(), "ema": ema.state_dict(), "optimiser": optimiser.state_dict(),
+                "step": step, "time_s": elapsed}, cache / CHECKPOINT_FILE)
+
+
+def truncate_log(cache: Path, step: int) -> None:
+    """Drop the log records after ``step``: steps of a stopped run whose weights were never checkpointed."""
+    path = cache / LOG_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if json.loads(line)["step"] <= step))
+
+
+def _restore(unet, optimiser, cache: Path, output: Path) -> tuple[int, float]:
+    """Load the state to resume from into ``unet`` and ``optimiser``; returns (step, seconds trained so far)."""
+    if (cache / CHECKPOINT_FILE).exists():
+        state = torch.load(cache / CHECKPOINT_FILE)
+        unet.load_state_dict(state["unet"])
+        optimiser.load_state_dict(state["optimiser"])
+        truncate_log(cache, state["step"])
+        return state["step"], state["time_s"]
+    shipped = UNet2DConditionModel.from_pretrained(output / "unet", torch_dtype=torch.float32)
+    unet.load_state_dict(shipped.state_dict())
+    last = json.loads((cache / LOG_FILE).read_text().splitlines()[-1])
+    return last["step"], last["time_s"]
 
 
 # --- evaluation ---------------------------------------------------------------------------------------------------
@@ -307,7 +351,7 @@ def square(image: Image.Image, size: int) -> Image.Image:
     return image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
 
 
-def img2img_grid(recipe: dict[str, Any], out: Path) -> None:
+def img2img_grid(recipe: dict[str, Any], model: Path, out: Path) -> None:
     """Rows: held-out photos; columns: the source, then ``StableDiffusionImg2ImgPipeline`` at each strength."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
@@ -315,7 +359,7 @@ def img2img_grid(recipe: dict[str, Any], out: Path) -> None:
     from generator.schedulers import make_scheduler
 
     spec = recipe["grid"]
-    components = inhouse_ldm_components()
+    components = inhouse_ldm_components(model)
     for key in ("description", "vae_name"):
         components.pop(key)
     components["scheduler"] = make_scheduler(spec["scheduler"], components["scheduler"].config)
@@ -360,7 +404,7 @@ def evaluate(recipe: dict[str, Any], cache: Path, output: Path) -> dict[str, Any
     losses = metrics["held_out_loss"]
     plot_loss_curve(cache / LOG_FILE, losses["random_init"]["mean"], losses["trained_ema"]["mean"],
                     output / "loss_curve.png")
-    img2img_grid(recipe, output / "img2img_grid.png")
+    img2img_grid(recipe, output, output / "img2img_grid.png")
     return metrics
 
 
@@ -369,6 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("recipe", help="recipe JSON, e.g. datasets/inhouse-ldm.json")
     parser.add_argument("--stage", choices=("prepare", "train", "evaluate", "all"), default="all")
     parser.add_argument("--minutes", type=float, default=None, help="training time budget (default: the recipe's)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in the recipe's cache")
     args = parser.parse_args(argv)
     recipe = read_recipe(args.recipe)
     cache, output = Path(recipe["cache"]), PROJECT_ROOT / recipe["output"]
@@ -376,7 +421,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.stage in ("prepare", "all"):
         prepare(recipe, cache)
     if args.stage in ("train", "all"):
-        train(recipe, cache, output, args.minutes)
+        train(recipe, cache, output, args.minutes, args.resume)
     if args.stage in ("evaluate", "all"):
         print(json.dumps(evaluate(recipe, cache, output), indent=2))
 

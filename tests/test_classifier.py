@@ -182,3 +182,25 @@ def test_scanner_uses_the_default_model_when_present() -> None:
         assert isinstance(default, TrainedCombiner) and combiner is default
     else:
         assert default is None and isinstance(combiner, RuleCombiner)
+
+
+def test_expert_log_odds_are_pooled_not_boosted(dataset: Path, tmp_path: Path) -> None:
+    """The residual CNN as an expert: only its named feature enters, outside the boosting, and raises the score."""
+    from forensics.classifier.training import fit_bundle
+
+    train, test = split_by_group(load_dataset(dataset), 0.25, 0)
+    analyzers, cache = [*ANALYZERS, "residual-cnn"], tmp_path / "features.sqlite"
+    bundle = fit_bundle("pooled", train, analyzers, cache, augment=0,
+                        params={"expert_features": ["residual-cnn.mean_logit"], "max_iter": 50})
+    names = bundle.schema.names
+    assert [n for n in names if n.startswith("residual-cnn.")] == ["residual-cnn.mean_logit"]
+    model = bundle.model
+    assert model.expert_columns == (names.index("residual-cnn.mean_logit"),)
+    assert model.estimator_.n_features_in_ == len(names) - 1
+    (held_out,) = extract([Sample(test[0].path)], analyzers, cache)  # a real held-out file's features
+    rows = np.repeat(bundle.schema.matrix([held_out.features]), 5, axis=0)
+    rows[:, model.expert_columns[0]] = [-8.0, -4.0, 0.0, 4.0, 8.0]  # only the expert's log-odds vary
+    p = model.predict_proba(rows)[:, 1]
+    assert np.all(np.diff(p) >= 0) and p[-1] > p[0] and np.all((p > 0) & (p < 1)), p
+    rows[:, model.expert_columns[0]] = np.nan  # a missing expert leaves the boosting's score alone
+    assert np.allclose(model.predict_proba(rows)[:, 1], model.predict_proba(rows[:1])[:, 1][0])

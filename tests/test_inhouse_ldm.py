@@ -28,6 +28,7 @@ from generator.train_unet import (
     photo_split,
     read_recipe,
     square,
+    train,
 )
 
 MODEL_DIR = PROJECT_ROOT / "models" / "inhouse-ldm"
@@ -119,3 +120,36 @@ def test_forensics_generate_builds_dataset_with_inhouse_model(recipe, photos_dir
     assert json.loads(edited[0]["generation"])["model_description"].startswith("built-in IN-HOUSE")
     image = Image.open(out / edited[0]["file_name"])
     assert image.size == (128, 128)
+
+
+def test_training_runs_checkpoints_and_resumes(recipe, tmp_path):
+    """A few real training steps of a narrow UNet on TAESD latents of held-out photos, then a resumed run."""
+    from forensics.autoencoders import AutoencoderNotFound, load_vae
+
+    try:
+        vae = load_vae(recipe["autoencoder"])
+    except AutoencoderNotFound as exc:
+        pytest.skip(str(exc))
+    crops = [square(load_photo(recipe, f), 160) for f in recipe["held_out"]["files"][:3]]
+    latents = encode_crops(vae, crops)
+    cache, out = tmp_path / "cache", tmp_path / "model"
+    cache.mkdir()
+    torch.save({"train": latents[:2], "held_out": latents[2:], "train_files": [], "held_out_files": []},
+               cache / "latents.pt")
+    small = json.loads(json.dumps(recipe))
+    small["unet"] |= {"block_out_channels": [8, 16, 16]}
+    small["train"] |= {"batch_size": 2, "max_steps": 3, "checkpoint_every": 2, "threads": 1}
+    small["evaluation"] |= {"every": 2, "timesteps": [99, 499]}
+    small["prompts"]["random_phrase_prompts"] = 4
+    train(small, cache, out, minutes=5)
+    first = [json.loads(line) for line in (cache / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in first] == [1, 2, 3] and "held_out_loss" in first[1]
+    assert (out / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    assert torch.load(cache / "checkpoint.pt")["step"] == 3
+
+    small["train"]["max_steps"] = 5
+    train(small, cache, out, minutes=5, resume=True)
+    log = [json.loads(line) for line in (cache / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
+    assert log[3]["time_s"] >= log[2]["time_s"] and all(np.isfinite(r["loss"]) for r in log)
+    assert torch.load(cache / "checkpoint.pt")["step"] == 5

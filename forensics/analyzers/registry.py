@@ -17,6 +17,7 @@ _BUILTIN: dict[str, str] = {
     "metadata": "forensics.analyzers.metadata:MetadataAnalyzer",
     "frequency": "forensics.analyzers.frequency:FrequencyAnalyzer",
     "noise": "forensics.analyzers.noise:NoiseAnalyzer",
+    "residual-cnn": "forensics.analyzers.residual_cnn:ResidualCNNAnalyzer",
     "reconstruction": "forensics.analyzers.reconstruction:ReconstructionAnalyzer",
     "temporal": "forensics.analyzers.temporal:TemporalAnalyzer",
 }
@@ -62,3 +63,8 @@ def create(name: str, **options: object) -> Analyzer:
 def create_all(selected: list[str] | None = None) -> list[Analyzer]:
     """Instantiate the selected analyzers (all registered ones by default)."""
     return [create(n) for n in (selected or names())]
+
+
+def versions(selected: list[str] | None = None) -> dict[str, str]:
+    """Version of each named analyzer (default: all) as an instance reports it: it may add its weights' hash."""
+    return {analyzer.name: analyzer.version for analyzer in create_all(selected)}

@@ -380,10 +380,6 @@ def _peak_rss_mb() -> dict[str, float]:
     }
 
 
-def _analyzer_versions(names: list[str] | None) -> dict[str, str]:
-    return {n: registry.analyzer_class(n).version for n in (registry.names() if names is None else names)}
-
-
 def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditSummary:
     """Run (or resume) an audit and write every output; see the module docstring.
 
@@ -406,7 +402,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditSum
                 "note": config.note,
                 "case_id": ledger.meta("case_id"),
                 "roots": [str(r) for r in config.roots],
-                "analyzers": _analyzer_versions(config.analyzers),
+                "analyzers": registry.versions(config.analyzers),
                 "host": platform.node(),
                 "python": platform.python_version(),
             }

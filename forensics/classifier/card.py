@@ -172,10 +172,13 @@ def _md_table(rows: dict[str, dict[str, float]], first: str) -> str:
 def render_summary(bundle: Bundle) -> str:
     """A Markdown summary of the card (README of the bundle folder): targets and the main held-out tables."""
     m = bundle.metrics
+    experts = [bundle.schema.names[j] for j in getattr(bundle.model, "expert_columns", ())]
+    pooled = (f" The log-odds of the boosting (on the other features) and of {', '.join(experts)} are averaged, then "
+              "calibrated." if experts else "")
     parts = [f"# Model `{bundle.name}` (version {bundle.version})", "",
              f"Calibrated gradient boosting over {len(bundle.schema.names)} signal features of "
-             f"{', '.join(bundle.schema.analyzers)}. Full card with plots: `card.html`; numbers: `metrics.json`; "
-             "training recipe: `recipe.json`. All metrics on source photos held out from training.", "",
+             f"{', '.join(bundle.schema.analyzers)}.{pooled} Full card with plots: `card.html`; numbers: "
+             "`metrics.json`; training recipe: `recipe.json`. All metrics on source photos held out from training.", "",
              "## Targets", "", "| target | measured | status |", "|---|---|---|"]
     for row in target_table(m):
         status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")

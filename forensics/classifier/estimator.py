@@ -36,6 +36,10 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
             ``"isotonic"`` (monotone step function; needs a few thousand samples).
         n_splits: folds for the out-of-fold scores (grouped when ``groups`` are given to :meth:`fit`).
         random_state: seed of the boosting's subsampling.
+        expert_columns: columns that already hold log-odds of another detector (e.g. the residual CNN's mean patch
+            logit). They are kept out of the boosting; the score is the mean of the boosting's log-odds and theirs
+            (missing ones skipped), then calibrated. Boosting on all features together learned interactions that
+            fit the in-house data and overruled each source on real generators' output; an average cannot.
 
     Fitted attributes: ``estimator_`` (boosting on all data), ``calibrator_``, ``classes_`` (``[0, 1]``),
     ``n_features_in_``.
@@ -52,6 +56,7 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         calibration: str = "sigmoid",
         n_splits: int = 5,
         random_state: int = 0,
+        expert_columns: tuple[int, ...] = (),
     ) -> None:
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -62,6 +67,7 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.n_splits = n_splits
         self.random_state = random_state
+        self.expert_columns = expert_columns
 
     def _booster(self) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
@@ -84,25 +90,41 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         if set(np.unique(y)) != {0, 1}:
             raise ValueError("y must contain both classes 0 and 1")
         booster = self._booster()
+        boosted, experts = self._split(X)
         if groups is not None:
             cv = GroupKFold(n_splits=min(self.n_splits, len(np.unique(groups))))
         else:
             cv = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
-        oof = cross_val_predict(clone(booster), X, y, groups=groups, cv=cv, method="predict_proba")[:, 1]
+        oof = cross_val_predict(clone(booster), boosted, y, groups=groups, cv=cv, method="predict_proba")[:, 1]
+        oof = self._pool(oof, experts)
         weight = compute_sample_weight(self.class_weight, y)
         if self.calibration == "isotonic":
             self.calibrator_ = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip")
             self.calibrator_.fit(oof, y, sample_weight=weight)
         else:
             self.calibrator_ = LogisticRegression(C=1e4).fit(_logit(oof)[:, None], y, sample_weight=weight)
-        self.estimator_ = booster.fit(X, y)
+        self.estimator_ = booster.fit(boosted, y)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]
         return self
 
+    def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The boosting's columns and the expert columns of X."""
+        experts = list(getattr(self, "expert_columns", ()))  # bundles saved before experts existed have none
+        return np.delete(X, experts, axis=1), X[:, experts]
+
+    @staticmethod
+    def _pool(p: np.ndarray, experts: np.ndarray) -> np.ndarray:
+        """Probability whose log-odds are the mean of the boosting's and the experts' (NaN experts skipped)."""
+        if not experts.shape[1]:
+            return p
+        z = np.nanmean(np.column_stack([_logit(p), experts]), axis=1)
+        return 1.0 / (1.0 + np.exp(-z))
+
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Uncalibrated boosting probability of class 1, shape (n_samples,)."""
-        return self.estimator_.predict_proba(np.asarray(X, dtype=np.float64))[:, 1]
+        """Uncalibrated probability of class 1 (boosting, pooled with the experts), shape (n_samples,)."""
+        boosted, experts = self._split(np.asarray(X, dtype=np.float64))
+        return self._pool(self.estimator_.predict_proba(boosted)[:, 1], experts)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, 2): columns P(real), P(synthetic)."""

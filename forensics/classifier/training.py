@@ -49,14 +49,21 @@ def fit_bundle(
     samples, owners = training_samples(records, augment)
     log.info("training on %d samples from %d records", len(samples), len(records))
     rows = [s.features for s in extract(samples, analyzer_names, cache_path, jobs)]
-    versions = {n: registry.analyzer_class(n).version for n in analyzer_names}
+    versions = registry.versions(list(analyzer_names))
+    params = dict(params or {})
+    # Experts are named in recipes ("residual-cnn.mean_logit"); their analyzers' other features stay out entirely.
+    experts = list(params.pop("expert_features", ()))
+    expert_analyzers = {name.split(".")[0] for name in experts}
     schema = FeatureSchema.from_rows(rows, versions)
+    kept = tuple(n for n in schema.names if n.split(".")[0] not in expert_analyzers or n in experts)
+    schema = FeatureSchema(kept, schema.versions)
     if not schema.names:
         raise ValueError(f"no features measured by {list(analyzer_names)} on the training set")
     X = schema.matrix(rows)
     y = np.array([r.label for r in owners])
     groups = np.array([r.group for r in owners])
-    model = CalibratedBoostingClassifier(**(params or {})).fit(X, y, groups)
+    params["expert_columns"] = tuple(schema.names.index(n) for n in experts)
+    model = CalibratedBoostingClassifier(**params).fit(X, y, groups)
     recipe = {
         "name": name,
         "version": datetime.now(timezone.utc).strftime("%Y%m%d%H%M"),

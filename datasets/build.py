@@ -1,10 +1,13 @@
-"""Rebuild the dataset and the model of ``models/default`` from ``datasets/default.json``.
+"""Build a dataset recipe's images and, for ``models/default``, its model (default recipe ``datasets/default.json``).
 
-    python datasets/build_default.py prepare   # centre crops of the source photos (native pixels, no resize)
-    python datasets/build_default.py generate  # real copies, round trips, img2img edits (forensics generator)
-    python datasets/build_default.py features  # optional: fill the feature cache while generation goes on
-    python datasets/build_default.py train     # features (cached), grouped split, fit, evaluate, write the bundle
-    python datasets/build_default.py all
+    python datasets/build.py prepare   # centre crops of the source photos (native pixels, no resize)
+    python datasets/build.py generate  # real copies, round trips, img2img edits (forensics generator)
+    python datasets/build.py features  # optional: fill the feature cache while generation goes on
+    python datasets/build.py train     # features (cached), grouped split, fit, evaluate, write the bundle
+    python datasets/build.py all
+
+``--recipe datasets/residual-cnn.json --work /tmp/forensics-residual-cnn prepare generate`` builds the images the
+residual CNN is trained on (``python -m forensics.learned.train``).
 
 Everything is written under ``--work`` (default ``/tmp/forensics-default``) except the bundle (``--out``,
 default ``models/default``). Each stage is resumable: the generator skips files it wrote, the feature
@@ -28,7 +31,7 @@ from forensics.config import PROJECT_ROOT, data_root
 
 RECIPE = Path(__file__).with_name("default.json")
 GRID = 8  # crops start and end on the 8-pixel JPEG / latent grid
-log = logging.getLogger("build_default")
+log = logging.getLogger("build")
 
 
 def select_sources(recipe: dict) -> tuple[list[tuple[str, Path]], list[Path]]:
@@ -42,11 +45,12 @@ def select_sources(recipe: dict) -> tuple[list[tuple[str, Path]], list[Path]]:
                        if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
         if "min_side" in spec:
             files = [p for p in files if min(_upright_size(p)) >= spec["min_side"]]
+        files = files[spec.get("skip", 0) :]
         if "every" in spec:
             chosen += [(collection, p) for p in files[:: spec["every"]]]
             held_out += [p for i, p in enumerate(files) if i % spec["every"]]
         else:
-            chosen += [(collection, p) for p in files[: spec["take"]]]
+            chosen += [(collection, p) for p in files[: spec.get("take")]]
     return chosen, held_out
 
 
@@ -94,7 +98,7 @@ def generation_jobs(recipe: dict, sources: list[dict]) -> dict[tuple, list[str]]
     runs: dict[tuple, list[str]] = {}
     rt, i2i = recipe["roundtrip"], recipe["img2img"]
     for i, row in enumerate(sources):
-        vaes = (*rt["always"], rt["rotate"][i % len(rt["rotate"])])
+        vaes = (*rt.get("always", ()), rt["rotate"][i % len(rt["rotate"])])
         runs.setdefault(("roundtrip", vaes), []).append(row["crop"])
         for k in range(i2i["edits_per_source"]):
             strength = i2i["strengths"][(i * i2i["edits_per_source"] + k) % len(i2i["strengths"])]
@@ -168,7 +172,7 @@ def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:
         pass
 
 
-def train(recipe: dict, work: Path, out: Path, cache: Path, jobs: int) -> None:
+def train(recipe: dict, recipe_path: Path, work: Path, out: Path, cache: Path, jobs: int) -> None:
     from forensics.classifier.training import train as train_bundle
 
     tag_collections(work / "dataset", _sources(work))  # again: a later journal merge drops the tags
@@ -177,14 +181,16 @@ def train(recipe: dict, work: Path, out: Path, cache: Path, jobs: int) -> None:
     camera = [Record(p, 0, file_sha256(p), {"collection": "camera"}) for p in held_out]
     spec = recipe["train"]
     bundle = train_bundle(records, out, spec["analyzers"], cache, spec["test_fraction"], spec["seed"], spec["augment"],
-                          spec["estimator"], [str(RECIPE.relative_to(PROJECT_ROOT))], camera, jobs,
+                          spec["estimator"], [str(recipe_path.resolve().relative_to(PROJECT_ROOT))], camera, jobs,
                           {"dataset_recipe": recipe})
     log.info("bundle written to %s: %s", out, json.dumps(bundle.metrics["as_is"]["overall"]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=["prepare", "generate", "roundtrip", "img2img", "features", "train", "all"])
+    parser.add_argument("stages", nargs="+",
+                        choices=["prepare", "generate", "roundtrip", "img2img", "features", "train", "all"])
+    parser.add_argument("--recipe", type=Path, default=RECIPE)
     parser.add_argument("--work", type=Path, default=Path("/tmp/forensics-default"))
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "models" / "default")
     parser.add_argument("--cache", type=Path, help="feature cache (default: WORK/features.sqlite)")
@@ -192,8 +198,8 @@ def main() -> None:
     parser.add_argument("--reverse", action="store_true", help="generate the groups in reverse order")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    recipe = json.loads(RECIPE.read_text(encoding="utf-8"))
-    stages = ["prepare", "generate", "train"] if args.stage == "all" else [args.stage]
+    recipe = json.loads(args.recipe.read_text(encoding="utf-8"))
+    stages = [s for stage in args.stages for s in (["prepare", "generate", "train"] if stage == "all" else [stage])]
     for stage in stages:
         if stage == "prepare":
             prepare(recipe, args.work)
@@ -202,7 +208,7 @@ def main() -> None:
         elif stage == "features":
             features(recipe, args.work, args.cache or args.work / "features.sqlite", args.jobs)
         else:
-            train(recipe, args.work, args.out, args.cache or args.work / "features.sqlite", args.jobs)
+            train(recipe, args.recipe, args.work, args.out, args.cache or args.work / "features.sqlite", args.jobs)
 
 
 if __name__ == "__main__":
