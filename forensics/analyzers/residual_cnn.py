@@ -115,7 +115,7 @@ class ResidualCNNAnalyzer(Analyzer):
             name="residual_cnn",
             title="Learned residual score per patch",
             caption=f"Probability, per {patch} px patch, that its noise residual came from a diffusion decoder "
-            "(red) rather than a camera (blue). Uneven maps point at a local edit; even ones at a whole-image "
+            "(bright) rather than a camera (dark). Uneven maps point at a local edit; even ones at a whole-image "
             "generation or at processing that affects the whole image.",
             data=grid,
             vmin=0.0,
