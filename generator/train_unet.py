@@ -229,7 +229,8 @@ def train(recipe: dict[str, Any], cache: Path, output: Path, minutes: float | No
 
     ``resume`` continues a run: from ``cache/checkpoint.pt`` (weights, EMA, optimiser, step, time) when present,
     else from the EMA weights in ``output/unet`` (a run that predates checkpoints), appending to the same log.
-    ``minutes`` is the budget of this call, not of the whole run.
+    ``minutes`` is the budget of this call, not of the whole run. The EMA warm-up restarts at each resumption
+    (as it did for the shipped weights).
     """
     spec = recipe["train"]
     torch.set_num_threads(spec["threads"])
@@ -239,12 +240,8 @@ def train(recipe: dict[str, Any], cache: Path, output: Path, minutes: float | No
     embeddings = embed_prompts(recipe, ["", *prompts])
     unet = build_unet(recipe).train()
     optimiser = torch.optim.AdamW(unet.parameters(), lr=spec["learning_rate"], weight_decay=spec["weight_decay"])
-    step, elapsed_before = 0, 0.0
-    if resume:
-        step, elapsed_before = _restore(unet, optimiser, cache, output)
     ema = copy.deepcopy(unet).eval().requires_grad_(False)
-    if resume and (cache / CHECKPOINT_FILE).exists():
-        ema.load_state_dict(torch.load(cache / CHECKPOINT_FILE)["ema"])
+    step, elapsed_before = _restore(unet, ema, optimiser, cache, output) if resume else (0, 0.0)
     first = step
     warmup = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / spec["warmup_steps"]))
@@ -301,16 +298,18 @@ def truncate_log(cache: Path, step: int) -> None:
     path.write_text("".join(line for line in lines if json.loads(line)["step"] <= step))
 
 
-def _restore(unet, optimiser, cache: Path, output: Path) -> tuple[int, float]:
-    """Load the state to resume from into ``unet`` and ``optimiser``; returns (step, seconds trained so far)."""
+def _restore(unet, ema, optimiser, cache: Path, output: Path) -> tuple[int, float]:
+    """Load the state to resume from into ``unet``, ``ema`` and ``optimiser``; returns (step, seconds so far)."""
     if (cache / CHECKPOINT_FILE).exists():
         state = torch.load(cache / CHECKPOINT_FILE)
         unet.load_state_dict(state["unet"])
+        ema.load_state_dict(state["ema"])
         optimiser.load_state_dict(state["optimiser"])
         truncate_log(cache, state["step"])
         return state["step"], state["time_s"]
-    shipped = UNet2DConditionModel.from_pretrained(output / "unet", torch_dtype=torch.float32)
-    unet.load_state_dict(shipped.state_dict())
+    shipped = UNet2DConditionModel.from_pretrained(output / "unet", torch_dtype=torch.float32).state_dict()
+    unet.load_state_dict(shipped)
+    ema.load_state_dict(shipped)
     last = json.loads((cache / LOG_FILE).read_text().splitlines()[-1])
     return last["step"], last["time_s"]
 
