@@ -93,6 +93,22 @@ def _sources(work: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def dataset_records(recipe: dict, work: Path) -> list[Record]:
+    """The generated dataset's records, plus the original files of the sources whose collection sets ``originals``.
+
+    An original is the photo as its camera wrote it (full resolution, the camera's own JPEG), a real record in its
+    crop's group, so both stay on one side of every split. Crops alone would teach the classifier what a 384-pixel
+    PNG of a camera photo looks like, never a camera file, which is what a newsroom scans.
+    """
+    out = load_dataset(work / "dataset")
+    wanted = {name for name, spec in recipe["sources"].items() if spec.get("originals")}
+    for row in _sources(work):
+        if row["collection"] in wanted:
+            out.append(Record(Path(row["original"]), 0, file_sha256(Path(row["crop"])),
+                              {"collection": f"{row['collection']} original"}))
+    return out
+
+
 def generation_jobs(recipe: dict, sources: list[dict]) -> dict[tuple, list[str]]:
     """Crops per generator run: round trips rotate over the decoders, edits over strengths and schedulers."""
     runs: dict[tuple, list[str]] = {}
@@ -165,7 +181,7 @@ def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:
 
     spec = recipe["train"]
     write_metadata(work / "dataset")  # merge the generator's journals: records of runs still going
-    train_records, test_records = split_by_group(load_dataset(work / "dataset"), spec["test_fraction"], spec["seed"])
+    train_records, test_records = split_by_group(dataset_records(recipe, work), spec["test_fraction"], spec["seed"])
     samples = training_samples(train_records, spec["augment"])[0]
     samples += [Sample(r.path, c) for c in ("", *postprocess.CONDITIONS) for r in test_records]
     for _ in extract(samples, spec["analyzers"], cache, jobs):
@@ -176,12 +192,12 @@ def train(recipe: dict, recipe_path: Path, work: Path, out: Path, cache: Path, j
     from forensics.classifier.training import train as train_bundle
 
     tag_collections(work / "dataset", _sources(work))  # again: a later journal merge drops the tags
-    records = load_dataset(work / "dataset")
     held_out = [Path(p) for p in (work / "held_out_real.txt").read_text(encoding="utf-8").split()]
     camera = [Record(p, 0, file_sha256(p), {"collection": "camera"}) for p in held_out]
     spec = recipe["train"]
-    bundle = train_bundle(records, out, spec["analyzers"], cache, spec["test_fraction"], spec["seed"], spec["augment"],
-                          spec["estimator"], [str(recipe_path.resolve().relative_to(PROJECT_ROOT))], camera, jobs,
+    bundle = train_bundle(dataset_records(recipe, work), out, spec["analyzers"], cache, spec["test_fraction"],
+                          spec["seed"], spec["augment"], spec["estimator"],
+                          [str(recipe_path.resolve().relative_to(PROJECT_ROOT))], camera, jobs,
                           {"dataset_recipe": recipe})
     log.info("bundle written to %s: %s", out, json.dumps(bundle.metrics["as_is"]["overall"]))
 

@@ -1,0 +1,61 @@
+"""The model-building recipe (``datasets/build.py``): source selection, crops and original-file records."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from forensics.classifier.dataset import file_sha256, split_by_group
+from forensics.config import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "datasets"))
+import build  # a script folder, not a package
+
+
+def _recipe() -> dict:
+    return {"sources": {"camera": {"folder": "exif-samples", "every": 2, "min_side": 256, "originals": True},
+                        "kodak": {"folder": "kodak", "take": 2}},
+            "crop": 128}
+
+
+def test_prepare_crops_on_the_grid_and_holds_out_every_other_camera_photo(photos_dir: Path, tmp_path: Path) -> None:
+    chosen, held_out = build.select_sources(_recipe())
+    camera = [p for c, p in chosen if c == "camera"]
+    assert not set(camera) & set(held_out)
+    assert abs(len(camera) - len(held_out)) <= 1
+    assert all(p.parent.name == "exif-samples" for p in camera + held_out)
+
+    build.prepare({**_recipe(), "sources": {"kodak": {"folder": "kodak", "take": 2}}}, tmp_path)
+    crops = sorted((tmp_path / "sources").glob("*.png"))
+    assert len(crops) == 2
+    for crop in crops:
+        with Image.open(crop) as im:
+            assert im.size == (128, 128)
+
+
+def test_originals_join_their_crops_group_and_never_straddle_the_split(photos_dir: Path, tmp_path: Path) -> None:
+    recipe = _recipe()
+    build.prepare(recipe, tmp_path)
+    sources = build._sources(tmp_path)
+    # A dataset of the crops as its real records, as the generator writes it.
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    with (dataset / "metadata.jsonl").open("w") as fh:
+        for row in sources:
+            fh.write(json.dumps({"file_name": str(Path(row["crop"]).resolve()), "label": "real",
+                                 "source_sha256": file_sha256(Path(row["crop"]))}) + "\n")
+
+    records = build.dataset_records(recipe, tmp_path)
+    originals = [r for r in records if r.info.get("collection") == "camera original"]
+    n_camera = sum(row["collection"] == "camera" for row in sources)
+    assert len(originals) == n_camera > 10  # kodak does not set ``originals``
+    crops_by_group = {r.group: r for r in records if r not in originals}
+    for record in originals:
+        assert record.label == 0 and record.path.parent.name == "exif-samples"
+        assert crops_by_group[record.group].path.stem == f"camera-{record.path.stem}"
+    train, test = split_by_group(records, 0.3, seed=0)
+    assert {r.group for r in train}.isdisjoint({r.group for r in test})
+    assert any(r in originals for r in test) and any(r in originals for r in train)
