@@ -7,7 +7,8 @@
     python datasets/build.py all
 
 ``--recipe datasets/residual-cnn.json --work /tmp/forensics-residual-cnn prepare generate`` builds the images the
-residual CNN is trained on (``python -m forensics.learned.train``).
+residual CNN is trained on (``python -m forensics.learned.train``), and its ``corners`` stage the camera crops of
+its third training phase (from the default recipe's work folder, ``--source-work``).
 
 Everything is written under ``--work`` (default ``/tmp/forensics-default``) except the bundle (``--out``,
 default ``models/default``). Each stage is resumable: the generator skips files it wrote, the feature
@@ -109,6 +110,32 @@ def dataset_records(recipe: dict, work: Path) -> list[Record]:
     return out
 
 
+def corners(recipe: dict, work: Path, source_work: Path) -> None:
+    """Top-left crops of the camera originals on the training side of another recipe's split, into ``work/corners``.
+
+    ``recipe["corners"]`` names that recipe (built in ``source_work``), the collection and the crop side. The residual
+    CNN's own photos include no camera files; these give it camera JPEG texture as real examples without touching the
+    default classifier's test photos or held-out camera photos. The top-left corner keeps to native pixels on the
+    JPEG grid and away from the centre crop the default classifier trains on (entirely so for photos of 1536 px and
+    more; small photos overlap it).
+    """
+    spec = recipe["corners"]
+    other = json.loads((RECIPE.parent / spec["recipe"]).read_text(encoding="utf-8"))
+    train_records, _ = split_by_group(dataset_records(other, source_work), other["train"]["test_fraction"],
+                                      other["train"]["seed"])
+    folder = work / "corners"
+    folder.mkdir(parents=True, exist_ok=True)
+    originals = [r.path for r in train_records if r.info.get("collection") == f"{spec['collection']} original"]
+    for path in originals:
+        target = folder / f"{path.stem}.png"
+        if not target.exists():
+            with Image.open(path) as im:
+                upright = ImageOps.exif_transpose(im).convert("RGB")
+            side = min(spec["side"], *upright.size)
+            upright.crop((0, 0, side, side)).save(target)
+    log.info("%d corner crops in %s", len(originals), folder)
+
+
 def generation_jobs(recipe: dict, sources: list[dict]) -> dict[tuple, list[str]]:
     """Crops per generator run: round trips rotate over the decoders, edits over strengths and schedulers."""
     runs: dict[tuple, list[str]] = {}
@@ -205,12 +232,14 @@ def train(recipe: dict, recipe_path: Path, work: Path, out: Path, cache: Path, j
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stages", nargs="+",
-                        choices=["prepare", "generate", "roundtrip", "img2img", "features", "train", "all"])
+                        choices=["prepare", "generate", "roundtrip", "img2img", "corners", "features", "train", "all"])
     parser.add_argument("--recipe", type=Path, default=RECIPE)
     parser.add_argument("--work", type=Path, default=Path("/tmp/forensics-default"))
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "models" / "default")
     parser.add_argument("--cache", type=Path, help="feature cache (default: WORK/features.sqlite)")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--source-work", type=Path, default=Path("/tmp/forensics-default"),
+                        help="corners: the work folder of the recipe the corner crops come from")
     parser.add_argument("--reverse", action="store_true", help="generate the groups in reverse order")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -221,6 +250,8 @@ def main() -> None:
             prepare(recipe, args.work)
         elif stage in ("generate", "roundtrip", "img2img"):
             generate(recipe, args.work, ("roundtrip", "img2img") if stage == "generate" else (stage,), args.reverse)
+        elif stage == "corners":
+            corners(recipe, args.work, args.source_work)
         elif stage == "features":
             features(recipe, args.work, args.cache or args.work / "features.sqlite", args.jobs)
         else:
