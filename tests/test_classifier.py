@@ -88,20 +88,35 @@ def test_postprocess_conditions_write_real_files(camera_jpeg: Path) -> None:
             expected = {"resize0.5": (150, 100), "jpeg75+resize0.5": (150, 100), "resize0.75": (225, 150),
                         "crop": (240, 160)}.get(name, (300, 200))
             assert im.size == expected, name
-    chains = {postprocess.random_chain(np.random.default_rng(seed)) for seed in range(20)}
-    assert len(chains) > 10 and any("jpeg" in c for c in chains)
+    chains = {postprocess.random_chain(np.random.default_rng(seed)) for seed in range(40)}
+    assert len(chains) > 20 and any("jpeg" in c for c in chains) and any("noise" in c for c in chains)
+
+
+def test_noise_step_is_gaussian_and_reproducible(camera_jpeg: Path) -> None:
+    image = load_media(camera_jpeg).image[:200, :300]
+    noisy = postprocess.add_noise(image, 3.0)
+    assert noisy.dtype == np.uint8 and noisy.shape == image.shape
+    unclipped = (image > 10) & (image < 245)
+    diff = noisy.astype(float)[unclipped] - image[unclipped]
+    assert abs(diff.mean()) < 0.1 and 2.8 < diff.std() < 3.2
+    once = postprocess.apply_chain("blur0.5+noise3.0+resize0.5+jpeg80", image)
+    assert once == postprocess.apply_chain("blur0.5+noise3.0+resize0.5+jpeg80", image)
+    with Image.open(io.BytesIO(once)) as im:
+        assert im.format == "JPEG" and im.size == (150, 100)
 
 
 def test_feature_cache_is_keyed_by_hash_and_version(dataset: Path, tmp_path: Path) -> None:
     records = load_dataset(dataset)[:4]
     cache = tmp_path / "cache.sqlite"
-    samples = [Sample(r.path) for r in records] + [Sample(records[0].path, "jpeg75")]
+    samples = [Sample(r.path) for r in records] + [Sample(records[0].path, "jpeg75"), Sample(records[1].path, "aug0")]
     first = list(extract(samples, ANALYZERS, cache))
     second = list(extract(samples, ANALYZERS, cache))
     assert [s.features for s in first] == [s.features for s in second]
-    assert first[-1].sha256 != first[0].sha256 and first[-1].description == "jpeg75"
+    assert first[-2].sha256 != first[0].sha256 and first[-2].description == "jpeg75"
     with sqlite3.connect(cache) as db:
         rows = db.execute("SELECT sha256, analyzer, version FROM features").fetchall()
+        keys = {v for (v,) in db.execute("SELECT variant FROM variants")}
+    assert keys == {"jpeg75", first[-1].description}  # an augmentation is keyed by its chain, not its index
     assert len(rows) == len(samples) * len(ANALYZERS)
     assert {(a, v) for _, a, v in rows} == {(n, registry.analyzer_class(n).version) for n in ANALYZERS}
 

@@ -3,7 +3,8 @@
 Features are stored in SQLite keyed by (file SHA-256, analyzer, analyzer version): a new
 analyzer version recomputes only its own features. Post-processed variants of a file are
 keyed by the hash of the processed bytes, and the (source file, variant) -> hash map is
-cached too, so a second run decodes nothing.
+cached too, so a second run decodes nothing. An augmentation is keyed by its chain, not its
+index, so changing how chains are drawn recomputes exactly the chains that changed.
 """
 
 from __future__ import annotations
@@ -112,14 +113,23 @@ class SampleFeatures:
     description: str
 
 
-def _variant_bytes(data: bytes, source_sha: str, variant: str) -> tuple[bytes, str]:
-    media = media_from_bytes(data)
+def _variant_chain(source_sha: str, variant: str) -> str:
+    """Post-processing chain of a variant: a condition's, or the k-th augmentation chain seeded by the file's hash."""
     if variant in postprocess.CONDITIONS:
-        return postprocess.apply(variant, media.image), variant
+        return postprocess.CONDITIONS[variant]
     if variant.startswith("aug"):
-        chain = postprocess.random_chain(np.random.default_rng(int(source_sha[:12], 16) + int(variant[3:])))
-        return postprocess.apply_chain(chain, media.image), chain
+        return postprocess.random_chain(np.random.default_rng(int(source_sha[:12], 16) + int(variant[3:])))
     raise ValueError(f"unknown variant {variant!r}")
+
+
+def _variant_key(source_sha: str, variant: str) -> str:
+    """Cache key of a variant: a condition's name, an augmentation's chain (so a changed chain is recomputed)."""
+    return variant if variant in postprocess.CONDITIONS else _variant_chain(source_sha, variant)
+
+
+def _variant_bytes(data: bytes, source_sha: str, variant: str) -> tuple[bytes, str]:
+    chain = _variant_chain(source_sha, variant)
+    return postprocess.apply_chain(chain, media_from_bytes(data).image), chain
 
 
 class FeatureExtractor:
@@ -136,11 +146,12 @@ class FeatureExtractor:
         if sample.variant:
             data = sample.path.read_bytes()
             source_sha = hashlib.sha256(data).hexdigest()
-            known = self.cache.variant(source_sha, sample.variant)
+            key = _variant_key(source_sha, sample.variant)
+            known = self.cache.variant(source_sha, key)
             if known is None:
                 data, description = _variant_bytes(data, source_sha, sample.variant)
                 sha = hashlib.sha256(data).hexdigest()
-                self.cache.put_variant(source_sha, sample.variant, sha, description)
+                self.cache.put_variant(source_sha, key, sha, description)
             else:
                 (sha, description), data = known, None
         else:

@@ -2,9 +2,10 @@
 
 Chains are spelled and applied by the generator's own :mod:`generator.postprocess` (``jpeg<Q>``,
 ``resize<F>``, ``crop<F>`` joined by ``+``), so a condition means the same thing in a dataset
-record and in an evaluation. Gaussian blur, which that grammar lacks, is added here as a
-leading ``blur<sigma>`` step. Every condition maps an RGB image to the bytes of a new file
-(PNG unless the chain ends in JPEG), applied to both classes alike.
+record and in an evaluation. Gaussian blur and Gaussian noise (film grain, an editor's "add noise"),
+which that grammar lacks, are added here as leading ``blur<sigma>`` and ``noise<sigma>`` steps (sigma
+in pixels, and in 8-bit levels per channel). Every condition maps an RGB image to the bytes of a new
+file (PNG unless the chain ends in JPEG), applied to both classes alike.
 """
 
 from __future__ import annotations
@@ -23,21 +24,32 @@ CONDITIONS: dict[str, str] = {
     "resize0.5": "resize0.5",
     "crop": "crop0.8",
     "blur": "blur1.0",
+    "noise": "noise3.0",
     # The social-network chain: downscale by half, then recompress at quality 75.
     "jpeg75+resize0.5": "resize0.5+jpeg75",
 }
 
 
 def apply_chain(chain: str, image: np.ndarray) -> bytes:
-    """File bytes of ``image`` (H x W x 3 uint8) after ``chain``, e.g. ``"blur0.8+resize0.5+jpeg75"``."""
-    im = Image.fromarray(image)
+    """File bytes of ``image`` (H x W x 3 uint8) after ``chain``, e.g. ``"blur0.8+noise2.0+resize0.5+jpeg75"``."""
     steps = chain.split("+")
     if steps[0].startswith("blur"):
-        im = im.filter(ImageFilter.GaussianBlur(float(steps[0][4:])))
-        steps = steps[1:]
+        image = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(float(steps.pop(0)[4:]))))
+    if steps and steps[0].startswith("noise"):
+        image = add_noise(image, float(steps.pop(0)[5:]))
+    im = Image.fromarray(image)
     post = PostProcess.parse("+".join(steps) or "none")
     data, _ = encode(post.apply(im), post, "png")
     return data
+
+
+def add_noise(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` plus i.i.d. Gaussian noise of ``sigma`` 8-bit levels per pixel and channel, rounded and clipped.
+
+    The seed is fixed, so a chain gives the same bytes every time (the feature cache relies on it).
+    """
+    noise = np.random.default_rng(0).normal(0.0, sigma, image.shape)
+    return np.clip(np.rint(image + noise), 0, 255).astype(np.uint8)
 
 
 def apply(condition: str, image: np.ndarray) -> bytes:
@@ -46,10 +58,13 @@ def apply(condition: str, image: np.ndarray) -> bytes:
 
 
 def random_chain(rng: np.random.Generator) -> str:
-    """A random training-augmentation chain of blur / crop / resize / JPEG.
+    """A random training-augmentation chain of blur / noise / crop / resize / JPEG.
 
-    Ranges are wider than the evaluation conditions on purpose (JPEG quality 50-98, scale 0.4-1.0)
-    so the classifier learns traits that survive processing rather than the exact conditions.
+    Ranges are wider than the evaluation conditions on purpose (JPEG quality 50-98, scale 0.4-1.0, noise
+    1-6 levels) so the classifier learns traits that survive processing rather than the exact conditions.
+    Without noise, white noise was unlike every training photo and the residual CNN took it for a decoder's
+    trace: sigma 2 turned real photos synthetic. Noise is drawn last so the other draws, and the chains
+    cached before it existed, stay the same.
     """
     steps = []
     if rng.random() < 0.15:
@@ -60,4 +75,6 @@ def random_chain(rng: np.random.Generator) -> str:
         steps.append(f"resize{rng.uniform(0.4, 1.0):.2f}")
     if rng.random() < 0.75:
         steps.append(f"jpeg{rng.integers(50, 99)}")
+    if rng.random() < 0.2:
+        steps.insert(1 if steps and steps[0].startswith("blur") else 0, f"noise{rng.uniform(1.0, 6.0):.1f}")
     return "+".join(steps) or "none"
