@@ -3,8 +3,9 @@
 Features are stored in SQLite keyed by (file SHA-256, analyzer, analyzer version): a new
 analyzer version recomputes only its own features. Post-processed variants of a file are
 keyed by the hash of the processed bytes, and the (source file, variant) -> hash map is
-cached too, so a second run decodes nothing. An augmentation is keyed by its chain, not its
-index, so changing how chains are drawn recomputes exactly the chains that changed.
+cached too, so a second run decodes nothing. A variant is keyed by its chain (``"resize0.5+jpeg75"``),
+not its name or augmentation index, so changing a condition or how augmentations are drawn recomputes
+exactly the chains that changed.
 """
 
 from __future__ import annotations
@@ -74,15 +75,13 @@ class FeatureCache:
              evidence.elapsed_s),
         )
 
-    def variant(self, source: str, variant: str) -> tuple[str, str] | None:
-        """(sha256, description) of a cached post-processed variant of the file ``source`` (a hash)."""
-        row = self._db.execute(
-            "SELECT sha256, description FROM variants WHERE source=? AND variant=?", (source, variant)
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
+    def variant(self, source: str, chain: str) -> str | None:
+        """SHA-256 of the file ``source`` (a hash) after the post-processing ``chain``, if cached."""
+        row = self._db.execute("SELECT sha256 FROM variants WHERE source=? AND variant=?", (source, chain)).fetchone()
+        return None if row is None else row[0]
 
-    def put_variant(self, source: str, variant: str, sha256: str, description: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?, ?, ?)", (source, variant, sha256, description))
+    def put_variant(self, source: str, chain: str, sha256: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?, ?, ?)", (source, chain, sha256, chain))
 
     def commit(self) -> None:
         self._db.commit()
@@ -122,14 +121,8 @@ def _variant_chain(source_sha: str, variant: str) -> str:
     raise ValueError(f"unknown variant {variant!r}")
 
 
-def _variant_key(source_sha: str, variant: str) -> str:
-    """Cache key of a variant: a condition's name, an augmentation's chain (so a changed chain is recomputed)."""
-    return variant if variant in postprocess.CONDITIONS else _variant_chain(source_sha, variant)
-
-
-def _variant_bytes(data: bytes, source_sha: str, variant: str) -> tuple[bytes, str]:
-    chain = _variant_chain(source_sha, variant)
-    return postprocess.apply_chain(chain, media_from_bytes(data).image), chain
+def _processed(data: bytes, chain: str) -> bytes:
+    return postprocess.apply_chain(chain, media_from_bytes(data).image)
 
 
 class FeatureExtractor:
@@ -140,20 +133,18 @@ class FeatureExtractor:
         self.cache = cache
 
     def __call__(self, sample: Sample) -> SampleFeatures:
-        data: bytes | None = None
-        sha = source_sha = None
         description = "original"
         if sample.variant:
             data = sample.path.read_bytes()
             source_sha = hashlib.sha256(data).hexdigest()
-            key = _variant_key(source_sha, sample.variant)
-            known = self.cache.variant(source_sha, key)
-            if known is None:
-                data, description = _variant_bytes(data, source_sha, sample.variant)
+            description = _variant_chain(source_sha, sample.variant)
+            sha = self.cache.variant(source_sha, description)
+            if sha is None:
+                data = _processed(data, description)
                 sha = hashlib.sha256(data).hexdigest()
-                self.cache.put_variant(source_sha, key, sha, description)
+                self.cache.put_variant(source_sha, description, sha)
             else:
-                (sha, description), data = known, None
+                data = None
         else:
             data = sample.path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
@@ -166,7 +157,7 @@ class FeatureExtractor:
                 continue
             if media is None:
                 if data is None:  # variant hash was cached but its features are not: rebuild its bytes
-                    data, description = _variant_bytes(sample.path.read_bytes(), source_sha, sample.variant)
+                    data = _processed(sample.path.read_bytes(), description)
                 try:
                     media = media_from_bytes(data) if sample.variant else load_media(sample.path)
                 except MediaError as exc:
