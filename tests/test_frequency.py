@@ -96,13 +96,16 @@ def test_fixed_features_figures_and_any_size(photos_dir: Path) -> None:
     assert tuple(small) == FEATURES and all(math.isfinite(v) for v in small.values())
 
 
-def test_too_small_or_uniform_images_give_nan_features() -> None:
-    for rgb in (np.full((40, 60, 3), 128, np.uint8), np.full((300, 400, 3), 200, np.uint8)):
+def test_too_small_images_give_nan_features_and_blank_ones_are_not_analysed(photos_dir: Path) -> None:
+    small = rgb_of(photos_dir / "bsds500" / "test_100007.jpg")[:40, :60]
+    evidence = FrequencyAnalyzer().run(media_from_bytes(encode(small, "PNG")))
+    assert evidence.status == "ok"
+    assert tuple(evidence.features) == FEATURES
+    assert all(math.isnan(v) for v in evidence.features.values())
+    assert "smaller than 64x64" in evidence.details["reason"]
+    for rgb in (np.full((40, 60, 3), 128, np.uint8), np.full((300, 400, 3), (200, 30, 90), np.uint8)):
         evidence = FrequencyAnalyzer().run(media_from_bytes(encode(rgb, "PNG")))
-        assert evidence.status == "ok"
-        assert tuple(evidence.features) == FEATURES
-        assert all(math.isnan(v) for v in evidence.features.values())
-        assert evidence.details["reason"]
+        assert evidence.status == "unavailable" and "blank" in evidence.reason and not evidence.features
 
 
 def test_signal_analyzers_run_inside_forensics_scan(camera_jpeg: Path) -> None:

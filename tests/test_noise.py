@@ -90,10 +90,13 @@ def test_taesd_round_tripped_patch_lights_up_the_map(photos_dir: Path, taesd) ->
         assert inside > 1.5 * outside, fmt
 
 
-def test_too_small_or_flat_images_give_nan_features() -> None:
+def test_too_small_images_give_nan_features_and_blank_ones_are_not_analysed(photos_dir: Path) -> None:
+    small = np.ascontiguousarray(photo(photos_dir, "metadata-extractor/jpg_Apple_iPhone_4.jpg")[:40, :60])
+    evidence = NoiseAnalyzer().run(media_from_bytes(encode(small, "PNG")))
+    assert evidence.status == "ok"
+    assert tuple(evidence.features) == FEATURES
+    assert all(math.isnan(v) for v in evidence.features.values())
+    assert evidence.details["reason"]
     for rgb in (np.full((40, 60, 3), 128, np.uint8), np.full((300, 400, 3), 250, np.uint8)):
         evidence = NoiseAnalyzer().run(media_from_bytes(encode(rgb, "PNG")))
-        assert evidence.status == "ok"
-        assert tuple(evidence.features) == FEATURES
-        assert all(math.isnan(v) for v in evidence.features.values())
-        assert evidence.details["reason"]
+        assert evidence.status == "unavailable" and "blank" in evidence.reason and not evidence.features

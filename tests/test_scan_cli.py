@@ -155,3 +155,17 @@ def test_decisive_metadata_overrides_the_signal_score() -> None:
     assert RuleCombiner().verdict([quiet]).label == "no_synthetic_evidence"
     verdict = RuleCombiner().verdict([quiet, declared])
     assert verdict.label == "synthetic" and "AUTOMATIC1111" in verdict.basis
+
+
+def test_blank_picture_is_uncertain_not_synthetic(photos_dir: Path, camera_jpeg: Path) -> None:
+    """A real camera-made JPEG of one flat grey: an autoencoder rebuilds it perfectly, which is no evidence."""
+    blank = photos_dir / "exif-samples" / "jpg_tests_67-0_length_string.jpg"
+    report = Scanner().scan(blank)
+    statuses = {ev.analyzer: (ev.status, ev.reason) for ev in report.evidence}
+    pixel = [name for name, (_, reason) in statuses.items() if "blank" in (reason or "")]
+    assert {"frequency", "noise", "residual-cnn", "reconstruction"} <= set(pixel)
+    assert all(statuses[name][0] == "unavailable" for name in pixel)
+    assert statuses["metadata"][0] == "ok"  # metadata still reads the file
+    assert report.verdict.label == "uncertain" and report.verdict.p_synthetic == 0.5
+    textured = Scanner().scan(camera_jpeg)
+    assert all("blank" not in (ev.reason or "") for ev in textured.evidence)

@@ -124,6 +124,9 @@ class Evidence:
             raise ValueError(f"{self.analyzer}: score must be in [0, 1], got {self.score}")
 
 
+FLAT_REASON = "the picture is blank (every channel within 2 levels): no texture for pixel analysis to measure"
+
+
 class AnalyzerUnavailable(Exception):
     """Raised by an analyzer that cannot run on this file or this machine (the report says why)."""
 
@@ -134,7 +137,9 @@ class Analyzer(ABC):
     Subclasses set ``name``, ``version``, ``media_kinds`` and ``signal`` and implement
     :meth:`analyze`. They should raise :class:`AnalyzerUnavailable` when they cannot
     apply (wrong media kind, missing weights); :meth:`run` turns that, and any other
-    exception, into an :class:`Evidence` so a batch never crashes.
+    exception, into an :class:`Evidence` so a batch never crashes. Signal analyzers are
+    not run on a blank picture: any score they gave it would be an artefact (an autoencoder
+    rebuilds a flat image perfectly, which reads as "synthetic").
     """
 
     name: ClassVar[str]
@@ -156,6 +161,8 @@ class Analyzer(ABC):
             evidence = self._evidence("unavailable", f"not applicable to {media.kind} files")
         else:
             try:
+                if self.signal and media.kind == "image" and media.is_flat:
+                    raise AnalyzerUnavailable(FLAT_REASON)
                 evidence = self.analyze(media)
             except AnalyzerUnavailable as exc:
                 evidence = self._evidence("unavailable", str(exc))

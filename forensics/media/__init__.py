@@ -34,6 +34,12 @@ class Frame:
     rgb: np.ndarray
 
 
+def _spread(image: np.ndarray) -> int:
+    """Largest per-channel range (max - min) of an H x W x 3 uint8 image."""
+    pixels = image.reshape(-1, image.shape[-1])
+    return int((pixels.max(axis=0).astype(int) - pixels.min(axis=0)).max())
+
+
 @dataclass
 class Media:
     """A decoded evidence file.
@@ -61,6 +67,7 @@ class Media:
     frame_count: int = 1
     limits: MediaLimits = field(default_factory=MediaLimits)
     _image: np.ndarray | None = field(default=None, repr=False)
+    _flat: bool | None = field(default=None, repr=False)
 
     @property
     def image(self) -> np.ndarray:
@@ -71,6 +78,14 @@ class Media:
             else:
                 self._image = next(self.frames(max_frames=1)).rgb
         return self._image
+
+    @property
+    def is_flat(self) -> bool:
+        """True if no channel of :attr:`image` varies by more than 2 levels: a blank picture, no texture to measure."""
+        if self._flat is None:
+            # A sparse sample rules out almost every picture before the full pass.
+            self._flat = _spread(self.image[::16, ::16]) <= 2 and _spread(self.image) <= 2
+        return self._flat
 
     @property
     def is_animation(self) -> bool:
