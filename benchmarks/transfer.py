@@ -14,6 +14,7 @@ the verdict is the trained model's on the pixel analyzers alone, so metadata can
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -49,8 +50,6 @@ def generator_outputs() -> list[Path]:
 
 
 def unseen_photos() -> list[Path]:
-    import json
-
     recipe = json.loads((PROJECT_ROOT / "datasets" / "default.json").read_text())
     held_out = select_sources(recipe)[1]
     small = sorted((data_root() / "photos" / "exif_small").glob("*"))

@@ -94,6 +94,11 @@ def _sources(work: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def original_collection(collection: str) -> str:
+    """The ``collection`` of the original-file records of a source collection."""
+    return f"{collection} original"
+
+
 def dataset_records(recipe: dict, work: Path) -> list[Record]:
     """The generated dataset's records, plus the original files of the sources whose collection sets ``originals``.
 
@@ -106,7 +111,7 @@ def dataset_records(recipe: dict, work: Path) -> list[Record]:
     for row in _sources(work):
         if row["collection"] in wanted:
             out.append(Record(Path(row["original"]), 0, file_sha256(Path(row["crop"])),
-                              {"collection": f"{row['collection']} original"}))
+                              {"collection": original_collection(row["collection"])}))
     return out
 
 
@@ -125,7 +130,7 @@ def corners(recipe: dict, work: Path, source_work: Path) -> None:
                                       other["train"]["seed"])
     folder = work / "corners"
     folder.mkdir(parents=True, exist_ok=True)
-    originals = [r.path for r in train_records if r.info.get("collection") == f"{spec['collection']} original"]
+    originals = [r.path for r in train_records if r.info.get("collection") == original_collection(spec["collection"])]
     for path in originals:
         target = folder / f"{path.stem}.png"
         if not target.exists():

@@ -3,8 +3,8 @@
     python -m forensics.learned.train /tmp/forensics-residual-cnn/dataset --out models/residual-cnn --minutes 25
 
 Real and synthetic images are drawn in equal numbers; each is post-processed with probability ``augment_p`` by
-a random chain of blur / crop / resize / JPEG (the classifier's own augmentation, applied to both classes alike),
-then two random patches are cut from it. Source photos are split as the classifier splits them; the validation
+a random chain of blur / noise / crop / resize / JPEG (the classifier's own augmentation, applied to both classes
+alike), then two random patches are cut from it. Source photos are split as the classifier splits them; the validation
 photos are scored image by image (mean patch logit) as they are and after each evaluation condition.
 """
 
