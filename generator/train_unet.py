@@ -130,12 +130,11 @@ def prepare(recipe: dict[str, Any], cache: Path) -> Path:
     for split, files in (("held_out", held_files), ("train", train_files)):
         chunks, start = [], time.time()
         for i in range(0, len(files), 8):
-            crops = [
-                random_crop(load_photo(recipe, f), spec["size"], tuple(spec["short_side"]), spec["flip_probability"],
-                            rng)
-                for f in files[i : i + 8]
-                for _ in range(spec["per_photo"])
-            ]
+            crops = []
+            for f in files[i : i + 8]:
+                photo = load_photo(recipe, f)  # decoded once for all its crops (same random draws as per crop)
+                crops += [random_crop(photo, spec["size"], tuple(spec["short_side"]), spec["flip_probability"], rng)
+                          for _ in range(spec["per_photo"])]
             chunks.append(encode_crops(vae, crops))
             done = min(i + 8, len(files))
             print(f"prepare {split}: {done}/{len(files)} photos, {time.time() - start:.0f} s", flush=True)

@@ -260,3 +260,20 @@ def test_ray_backend_gives_the_same_results(audited: tuple[Path, dict[str, str]]
     remote = {r["sha256_before"]: (r["status"], r["label"], r["p_synthetic"]) for r in _rows(out)}
     assert remote == local
     assert json.loads((out / "audit.json").read_text())["runs"][0]["backend"] == "ray"
+
+
+def test_files_past_the_time_limit_are_error_rows_and_the_audit_completes(evidence: Path, tmp_path: Path) -> None:
+    """A limit no photo's analysis can meet: each is a 'timeout' error row, the evidence is untouched, and a rerun
+    without the limit analyses them."""
+    out, before = tmp_path / "audit", _hashes(evidence)
+    photos = {"kodak.png", "camera.jpg", *(p.name for p in (evidence / "scrape").glob("*.jpg"))}
+    result = _audit(evidence, "--out", out, "-a", _analyzers(), "-j", "2", "--timeout", "0.001")
+    assert result.returncode == 0, result.stderr
+    rows = {Path(r["path"]).name: r for r in _rows(out)}
+    assert {rows[n]["error_code"] for n in photos} == {"timeout"}
+    assert "time limit of 0.001 s" in rows["camera.jpg"]["error_message"]
+    assert _hashes(evidence) == before
+    result = _audit(evidence, "--out", out, "-a", _analyzers(), "-j", "2", "--retry-errors", "--timeout", "0")
+    assert result.returncode == 0, result.stderr
+    rows = {Path(r["path"]).name: r for r in _rows(out)}
+    assert all(rows[n]["status"] == "done" for n in photos)

@@ -1,15 +1,20 @@
-"""The audit's building blocks on real files: the walk and its link policy, the ledger, the manifest."""
+"""The audit's building blocks on real files: the walk and its link policy, the ledger, the manifest, the deadline."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from forensics.audit.custody import sha256_file, verify_manifest, write_manifest
+from forensics.audit.deadline import HARD_EXIT_CODE, FileTimeout, deadline
 from forensics.audit.ledger import CaseMismatch, Ledger
 from forensics.audit.walk import Found, Skipped, Walker
 
@@ -111,3 +116,26 @@ def test_manifest_detects_altered_missing_and_extra_files(tmp_path: Path, tree: 
     (audit / "deeper" / "c.jpg").unlink()
     (audit / "added.txt").write_text("x")
     assert sorted(verify_manifest(audit)) == ["altered: b.png", "missing: deeper/c.jpg", "not in manifest: added.txt"]
+
+
+def test_deadline_interrupts_python_code_and_restores_the_signal_state() -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    start = time.monotonic()
+    with pytest.raises(FileTimeout, match=r"0\.05 s"), deadline(0.05):
+        time.sleep(5)
+    assert time.monotonic() - start < 2
+    assert signal.getsignal(signal.SIGALRM) is before and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    with deadline(None):  # no limit: nothing armed
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_deadline_ends_a_process_stuck_where_the_signal_cannot_reach() -> None:
+    """SIGALRM blocked stands for native code that never returns to Python: the watchdog ends the process."""
+    code = ("import signal, time\n"
+            "from forensics.audit.deadline import deadline\n"
+            "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+            "with deadline(0.2, grace_s=0.3):\n"
+            "    time.sleep(30)\n")
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], timeout=60)
+    assert result.returncode == HARD_EXIT_CODE and time.monotonic() - start < 20

@@ -71,3 +71,23 @@ def test_estimator_handles_missing_features_and_calibrates(calibration: str) -> 
     assert expected_calibration_error(truth, model.predict_proba(held_out)[:, 1]) < 0.1
     with pytest.raises(ValueError, match="calibration"):
         CalibratedBoostingClassifier(calibration="platt").fit(X, y)
+
+
+def test_augmented_calibration_share_keeps_clean_files_from_underconfidence() -> None:
+    """Three noisy copies per clean row flatten a calibration fitted on all rows alike; a 50 % share does not."""
+    rng = np.random.default_rng(0)
+    n = 400
+    y = np.tile(rng.integers(0, 2, n), 4)
+    noise = np.repeat([0.4, 1.5, 1.5, 1.5], n)  # the file as is, then three harder post-processed copies
+    X = (y + rng.normal(0, 1, 4 * n) * noise)[:, None]
+    augmented = np.repeat([False, True, True, True], n)
+    groups = np.tile(np.arange(n), 4)
+    truth = np.r_[np.zeros(500), np.ones(500)].astype(int)
+    clean = (truth + rng.normal(0, 0.4, 1000))[:, None]
+    ece = {}
+    for share in (None, 0.5):
+        model = CalibratedBoostingClassifier(max_iter=60, augmented_calibration_share=share)
+        ece[share] = expected_calibration_error(truth, model.fit(X, y, groups, augmented).predict_proba(clean)[:, 1])
+    assert ece[0.5] < ece[None] - 0.02, ece
+    with pytest.raises(ValueError, match="augmented"):
+        CalibratedBoostingClassifier(augmented_calibration_share=0.5).fit(X, y, groups)

@@ -12,7 +12,8 @@ The number of files in flight is bounded (``2 x workers``), the walk and the pen
 queue are streamed from disk, and results go to the ledger as they arrive: memory does
 not grow with the number of files. A worker that dies (segfault in a decoder, OOM killer)
 costs nothing but a retry: the files it may have held are re-run one at a time, and a file
-that kills a worker on its own becomes an error row.
+that kills a worker on its own becomes an error row. A file whose analysis runs past the
+time limit is an error row too (:mod:`forensics.audit.deadline`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class AuditConfig:
         retry_errors: analyse again the files that ended in error before.
         file_reports: write the per-file JSON and HTML reports.
         limits: media size limits.
+        timeout_s: wall-clock limit of one file's analysis in seconds (``None``: none); a file past it is an error
+            row ("timeout"), and a worker stuck past it in native code is ended and replaced.
     """
 
     roots: list[Path]
@@ -83,6 +86,7 @@ class AuditConfig:
     retry_errors: bool = False
     file_reports: bool = True
     limits: MediaLimits = field(default_factory=MediaLimits)
+    timeout_s: float | None = 600.0
 
 
 class AuditError(RuntimeError):
@@ -112,9 +116,9 @@ class Backend(Protocol):
 _WORKER: FileAnalyser | None = None  # the analyser of this worker process, built by the pool initializer
 
 
-def _init_worker(analyzers: list[str] | None, limits: MediaLimits) -> None:
+def _init_worker(analyzers: list[str] | None, limits: MediaLimits, timeout_s: float | None) -> None:
     global _WORKER
-    _WORKER = FileAnalyser(analyzers, limits)
+    _WORKER = FileAnalyser(analyzers, limits, timeout_s)
 
 
 def _run_in_worker(task: Task) -> Outcome:
@@ -125,10 +129,12 @@ def _run_in_worker(task: Task) -> Outcome:
 class LocalBackend:
     """A process pool on this machine; a broken pool (a worker died) is replaced transparently."""
 
-    def __init__(self, workers: int, analyzers: list[str] | None, limits: MediaLimits) -> None:
+    def __init__(
+        self, workers: int, analyzers: list[str] | None, limits: MediaLimits, timeout_s: float | None = None
+    ) -> None:
         self.workers = workers
         self.capacity = 2 * workers
-        self._initargs = (analyzers, limits)
+        self._initargs = (analyzers, limits, timeout_s)
         self._executor: ProcessPoolExecutor | None = None
         self._futures: dict[Future[Outcome], Task] = {}
         self._lost: list[tuple[Task, WorkerLost]] = []  # lost with a broken pool, not yet reported
@@ -191,7 +197,12 @@ class RayBackend:
     """One Ray actor per worker; a dead actor is restarted by Ray and its tasks reported lost."""
 
     def __init__(
-        self, workers: int | None, analyzers: list[str] | None, limits: MediaLimits, address: str | None
+        self,
+        workers: int | None,
+        analyzers: list[str] | None,
+        limits: MediaLimits,
+        address: str | None,
+        timeout_s: float | None = None,
     ) -> None:
         try:
             import ray
@@ -205,7 +216,7 @@ class RayBackend:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor = ray.remote(num_cpus=1, max_restarts=-1)(FileAnalyser)  # one analyser (and its models) per actor
-        self._actors = [actor.remote(analyzers, limits) for _ in range(n)]
+        self._actors = [actor.remote(analyzers, limits, timeout_s) for _ in range(n)]
         self._load = [0] * n
         self._refs: dict[Any, tuple[Task, int]] = {}
         self.workers = n
@@ -241,9 +252,9 @@ class RayBackend:
 def make_backend(config: AuditConfig) -> LocalBackend | RayBackend:
     """The backend named by ``config.backend``; :class:`AuditError` if it cannot be used."""
     if config.backend == "ray":
-        return RayBackend(config.workers, config.analyzers, config.limits, config.ray_address)
+        return RayBackend(config.workers, config.analyzers, config.limits, config.ray_address, config.timeout_s)
     if config.backend == "local":
-        return LocalBackend(config.workers or os.cpu_count() or 1, config.analyzers, config.limits)
+        return LocalBackend(config.workers or os.cpu_count() or 1, config.analyzers, config.limits, config.timeout_s)
     raise AuditError(f"unknown backend {config.backend!r}: use 'local' or 'ray'")
 
 
@@ -363,7 +374,8 @@ def _analyse(
                 if task.key not in solo:
                     suspects.append(task)
                     continue
-                result = error_outcome(task, "worker_crashed", f"the analysis killed its worker process ({result})")
+                result = error_outcome(task, "worker_crashed", "the analysis killed its worker process (a crash, an "
+                                       f"out-of-memory kill, or stuck in native code past the time limit: {result})")
             _record(config.out_dir, ledger, result, run_fields)
             done += 1
             if progress and bar is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from forensics.analyzers import registry
 from forensics.analyzers.base import Evidence, Severity
 from forensics.audit.custody import file_facts, sha256_file
+from forensics.audit.deadline import FileTimeout, deadline
 from forensics.classifier import DEFAULT_MODEL, load_default_combiner
 from forensics.media import MediaLimits
 from forensics.scan import Scanner, ScanReport
@@ -62,12 +63,17 @@ class FileAnalyser:
     Args:
         analyzers: analyzer names (``None``: every registered analyzer; ``[]``: none).
         limits: media size limits.
+        timeout_s: wall-clock limit of one file's analysis, in seconds (``None``: none); see
+            :mod:`forensics.audit.deadline`.
 
     The combiner is the shipped trained model when there is one (its model file is hashed
     for the custody record), else the documented rule combiner.
     """
 
-    def __init__(self, analyzers: list[str] | None = None, limits: MediaLimits | None = None) -> None:
+    def __init__(
+        self, analyzers: list[str] | None = None, limits: MediaLimits | None = None, timeout_s: float | None = None
+    ) -> None:
+        self.timeout_s = timeout_s
         trained = load_default_combiner()  # scikit-learn and skops load only if a model is shipped
         self.trained_model = None
         if trained is not None:
@@ -164,7 +170,15 @@ def _custody(task: Task, report: ScanReport, before: os.stat_result | None) -> d
 
 
 def analyse(analyser: FileAnalyser, task: Task) -> Outcome:
-    """Scan one file and build its outcome. Never raises: an unexpected failure is an error row."""
+    """Scan one file and build its outcome. Never raises: an unexpected failure or a timeout is an error row."""
+    try:
+        with deadline(analyser.timeout_s):
+            return _analyse(analyser, task)
+    except FileTimeout as exc:
+        return error_outcome(task, "timeout", str(exc))
+
+
+def _analyse(analyser: FileAnalyser, task: Task) -> Outcome:
     try:
         try:
             before = os.stat(task.path)

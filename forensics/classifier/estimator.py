@@ -24,6 +24,21 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _share_weights(y: np.ndarray, augmented: np.ndarray, share: float) -> np.ndarray:
+    """Per-row factors giving the augmented rows ``share`` of each class's total weight (the rest to the others).
+
+    A class with rows of one kind only keeps its weights as they are.
+    """
+    factors = np.ones(len(y))
+    for label in (0, 1):
+        in_class = y == label
+        parts = ((in_class & augmented, share), (in_class & ~augmented, 1 - share))
+        if all(rows.any() for rows, _ in parts):
+            for rows, part in parts:
+                factors[rows] = part * in_class.sum() / rows.sum()
+    return factors
+
+
 class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
     """``HistGradientBoostingClassifier`` + isotonic or sigmoid calibration on grouped out-of-fold scores.
 
@@ -34,6 +49,10 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
             keeps the dataset's ratio.
         calibration: ``"sigmoid"`` (Platt scaling on the logit; smooth, robust with few samples) or
             ``"isotonic"`` (monotone step function; needs a few thousand samples).
+        augmented_calibration_share: the share (0-1) of the calibration weight that the augmented rows (post-processed
+            copies, marked by ``augmented`` in :meth:`fit`) carry, in each class; ``None`` weighs every row alike.
+            Augmented copies outnumber the files as they are, and their harder, moderate scores flattened the
+            calibration: files as they are came out underconfident.
         n_splits: folds for the out-of-fold scores (grouped when ``groups`` are given to :meth:`fit`).
         random_state: seed of the boosting's subsampling.
         expert_columns: columns that already hold log-odds of another detector (e.g. the residual CNN's mean patch
@@ -54,6 +73,7 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         l2_regularization: float = 1.0,
         class_weight: str | None = "balanced",
         calibration: str = "sigmoid",
+        augmented_calibration_share: float | None = None,
         n_splits: int = 5,
         random_state: int = 0,
         expert_columns: tuple[int, ...] = (),
@@ -65,6 +85,7 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.l2_regularization = l2_regularization
         self.class_weight = class_weight
         self.calibration = calibration
+        self.augmented_calibration_share = augmented_calibration_share
         self.n_splits = n_splits
         self.random_state = random_state
         self.expert_columns = expert_columns
@@ -81,14 +102,23 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
         )
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> CalibratedBoostingClassifier:
-        """Fit on X (n_samples, n_features; ``nan`` = missing) and y in {0, 1}; ``groups`` = source photo ids."""
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, augmented: np.ndarray | None = None
+    ) -> CalibratedBoostingClassifier:
+        """Fit on X (n_samples, n_features; ``nan`` = missing) and y in {0, 1}.
+
+        ``groups``: (n_samples,) source photo ids for the folds. ``augmented``: (n_samples,) bool, rows that are
+        post-processed copies (used with ``augmented_calibration_share``).
+        """
         if self.calibration not in ("sigmoid", "isotonic"):
             raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', got {self.calibration!r}")
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=int)
         if set(np.unique(y)) != {0, 1}:
             raise ValueError("y must contain both classes 0 and 1")
+        share = self.augmented_calibration_share
+        if share is not None and (augmented is None or not 0 <= share <= 1):
+            raise ValueError("augmented_calibration_share needs a share in [0, 1] and the augmented row mask")
         booster = self._booster()
         boosted, experts = self._split(X)
         if groups is not None:
@@ -98,6 +128,8 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         oof = cross_val_predict(clone(booster), boosted, y, groups=groups, cv=cv, method="predict_proba")[:, 1]
         oof = self._pool(oof, experts)
         weight = compute_sample_weight(self.class_weight, y)
+        if share is not None:
+            weight = weight * _share_weights(y, np.asarray(augmented, dtype=bool), share)
         if self.calibration == "isotonic":
             self.calibrator_ = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip")
             self.calibrator_.fit(oof, y, sample_weight=weight)

@@ -63,7 +63,8 @@ def fit_bundle(
     y = np.array([r.label for r in owners])
     groups = np.array([r.group for r in owners])
     params["expert_columns"] = tuple(schema.names.index(n) for n in experts)
-    model = CalibratedBoostingClassifier(**params).fit(X, y, groups)
+    augmented = np.array([s.variant != "" for s in samples])
+    model = CalibratedBoostingClassifier(**params).fit(X, y, groups, augmented)
     recipe = {
         "name": name,
         "version": datetime.now(timezone.utc).strftime("%Y%m%d%H%M"),

@@ -54,10 +54,12 @@ def _analyzer_list(_ctx: click.Context, _param: click.Parameter, value: str | No
               help="Refuse images or frames larger than this (decompression-bomb guard).")
 @click.option("--max-frames", type=int, default=MediaLimits.max_frames, show_default=True,
               help="Decode at most this many frames of a clip or animation.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0), default=AuditConfig.timeout_s,
+              show_default=True, help="Seconds one file's analysis may take before it is an error row (0: no limit).")
 def audit(paths: tuple[Path, ...], out_dir: Path, include: tuple[str, ...], exclude: tuple[str, ...],
           follow_links: bool, analyzers: list[str] | None, workers: int | None, backend: str,
           ray_address: str | None, case_id: str | None, operator: str | None, note: str | None,
-          retry_errors: bool, file_reports: bool, max_pixels: int, max_frames: int) -> None:
+          retry_errors: bool, file_reports: bool, max_pixels: int, max_frames: int, timeout_s: float) -> None:
     """Audit folders of images and clips: a ranked, hashed record of what looks synthetic.
 
     Re-running the same command resumes an interrupted audit and analyses only new files.
@@ -69,7 +71,7 @@ def audit(paths: tuple[Path, ...], out_dir: Path, include: tuple[str, ...], excl
         roots=list(paths), out_dir=out_dir, include=include, exclude=exclude, follow_links=follow_links,
         analyzers=analyzers, workers=workers, backend=backend, ray_address=ray_address, case_id=case_id,
         operator=operator, note=note, retry_errors=retry_errors, file_reports=file_reports,
-        limits=MediaLimits(max_pixels=max_pixels, max_frames=max_frames),
+        limits=MediaLimits(max_pixels=max_pixels, max_frames=max_frames), timeout_s=timeout_s or None,
     )
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
