@@ -9,6 +9,7 @@ import pytest
 
 from forensics.classifier.estimator import CalibratedBoostingClassifier
 from forensics.classifier.metrics import (
+    bootstrap_intervals,
     detection_metrics,
     expected_calibration_error,
     negative_log_likelihood,
@@ -91,3 +92,22 @@ def test_augmented_calibration_share_keeps_clean_files_from_underconfidence() ->
     assert ece[0.5] < ece[None] - 0.02, ece
     with pytest.raises(ValueError, match="augmented"):
         CalibratedBoostingClassifier(augmented_calibration_share=0.5).fit(X, y, groups)
+
+
+def test_bootstrap_intervals_resample_photos_not_files() -> None:
+    """Ten identical edits of each photo carry the information of one: the interval must be as wide as with one."""
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    p = np.clip(0.5 + (y - 0.5) * 0.4 + rng.normal(0, 0.25, 60), 0, 1)
+    point = detection_metrics(y, p)
+    single = bootstrap_intervals(y, p, groups=np.arange(60))
+    copies = bootstrap_intervals(np.repeat(y, 10), np.repeat(p, 10), groups=np.repeat(np.arange(60), 10))
+    naive = bootstrap_intervals(np.repeat(y, 10), np.repeat(p, 10), groups=np.arange(600))
+    for metric in ("auc", "balanced_accuracy", "real_recall"):
+        low, high = single[metric]
+        assert low <= point[metric] <= high
+        width = high - low
+        assert abs((copies[metric][1] - copies[metric][0]) - width) < 0.35 * width
+        assert naive[metric][1] - naive[metric][0] < 0.6 * width  # files as independent: falsely precise
+    only_real = bootstrap_intervals(np.zeros(20, int), p[:20], groups=np.arange(20))
+    assert np.isnan(only_real["auc"]).all() and not np.isnan(only_real["real_recall"]).any()

@@ -46,15 +46,26 @@ def _lookup(metrics: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | 
 
 
 def target_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target with its measured value (``None`` if not measured) and whether it is met."""
+    """Each target with its measured value (``None`` if not measured), its 95 % bootstrap interval over source
+    photos (``None`` if not computed) and whether the value meets it."""
     rows = []
     for path, metric, op, bound, text in TARGETS:
         node = _lookup(metrics, path)
         value = None if node is None else node.get(metric)
         measured = value is not None and not (isinstance(value, float) and math.isnan(value))
         met = measured and (value >= bound if op == ">=" else value <= bound)
-        rows.append({"target": f"{text} {op} {bound}", "value": value if measured else None, "met": bool(met)})
+        interval = (node or {}).get("ci95", {}).get(metric)
+        rows.append({"target": f"{text} {op} {bound}", "value": value if measured else None, "interval": interval,
+                     "met": bool(met)})
     return rows
+
+
+def _measured(row: dict[str, Any]) -> str:
+    """A target's value with its interval, e.g. ``0.064 (0.041-0.090)``."""
+    interval = row["interval"]
+    if row["value"] is None or not interval or any(math.isnan(v) for v in interval):
+        return _fmt(row["value"])
+    return f"{_fmt(row['value'])} ({_fmt(interval[0])}-{_fmt(interval[1])})"
 
 
 def _png(fig: plt.Figure) -> str:
@@ -130,10 +141,11 @@ def render_card(bundle: Bundle) -> str:
              "(C2PA AI assertion, generation parameters, watermark) overrides the classifier. Probabilities inside "
              "the uncertain band (0.35-0.65) are reported as <em>uncertain</em>. All numbers below are measured on "
              "source photos held out from training (edits of one photo never straddle the split).</p>",
-             "<h2>Targets</h2><table><tr><th>target</th><th>measured</th><th>status</th></tr>"]
+             "<h2>Targets</h2><p>Measured value (95 % bootstrap interval, source photos resampled).</p>"
+             "<table><tr><th>target</th><th>measured</th><th>status</th></tr>"]
     for row in target_table(m):
         status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
-        parts.append(f"<tr><td>{html.escape(row['target'])}</td><td>{_fmt(row['value'])}</td>"
+        parts.append(f"<tr><td>{html.escape(row['target'])}</td><td>{_measured(row)}</td>"
                      f"<td class='{'met' if row['met'] else 'missed'}'>{status}</td></tr>")
     parts.append("</table>")
     if as_is:
@@ -179,10 +191,11 @@ def render_summary(bundle: Bundle) -> str:
              f"Calibrated gradient boosting over {len(bundle.schema.names)} signal features of "
              f"{', '.join(bundle.schema.analyzers)}.{pooled} Full card with plots: `card.html`; numbers: "
              "`metrics.json`; training recipe: `recipe.json`. All metrics on source photos held out from training.", "",
-             "## Targets", "", "| target | measured | status |", "|---|---|---|"]
+             "## Targets", "", "Measured value (95 % bootstrap interval, source photos resampled).", "",
+             "| target | measured | status |", "|---|---|---|"]
     for row in target_table(m):
         status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
-        parts.append(f"| {row['target']} | {_fmt(row['value'])} | {status} |")
+        parts.append(f"| {row['target']} | {_measured(row)} | {status} |")
     as_is = m.get("as_is", {})
     if as_is:
         parts += ["", "## Held out, files as generated", "",

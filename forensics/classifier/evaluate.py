@@ -20,7 +20,7 @@ from forensics.classifier import postprocess
 from forensics.classifier.bundle import Bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.dataset import Record
-from forensics.classifier.metrics import detection_metrics, reliability_curve
+from forensics.classifier.metrics import bootstrap_intervals, detection_metrics, reliability_curve
 
 BREAKDOWN_KEYS = ("kind", "strength", "scheduler", "model_id", "vae", "collection")
 STRONG_EDIT = 0.3  # the targets distinguish edits of strength >= 0.3 from lighter ones
@@ -38,6 +38,16 @@ class Predictions:
     def attribute(self, key: str) -> list[Any]:
         return [r.info.get(key) for r in self.records]
 
+    def metrics(self, selection: np.ndarray | None = None, intervals: bool = False) -> dict[str, Any]:
+        """Detection metrics of the selected records (all by default); with ``intervals``, their 95 % bootstrap
+        intervals over source photos under ``"ci95"``."""
+        sel = np.ones(len(self.y), dtype=bool) if selection is None else selection
+        out: dict[str, Any] = detection_metrics(self.y[sel], self.p[sel])
+        if intervals:
+            groups = np.array([r.group for r in self.records])[sel]
+            out["ci95"] = bootstrap_intervals(self.y[sel], self.p[sel], groups)
+        return out
+
 
 def predict_records(
     bundle: Bundle, records: Sequence[Record], cache_path: str | Path, condition: str = "", jobs: int = 1
@@ -53,7 +63,7 @@ def _strength_key(value: Any) -> str | None:
     return None if value is None else f"{float(value):.2f}"
 
 
-def breakdown(pred: Predictions, key: str) -> dict[str, dict[str, float]]:
+def breakdown(pred: Predictions, key: str, intervals: bool = False) -> dict[str, dict[str, Any]]:
     """Metrics per value of ``key`` among synthetic records (each value's fakes vs all reals);
     for ``collection``, per value among all records (e.g. real-image recall per photo collection)."""
     values = pred.attribute(key)
@@ -66,22 +76,22 @@ def breakdown(pred: Predictions, key: str) -> dict[str, dict[str, float]]:
         sel = np.array([v == value for v in values])
         if synthetic_only:
             sel |= pred.y == 0
-        out[str(value)] = detection_metrics(pred.y[sel], pred.p[sel])
+        out[str(value)] = pred.metrics(sel, intervals)
     return out
 
 
-def strong_edit_metrics(pred: Predictions) -> dict[str, float]:
-    """Metrics of img2img edits with strength >= 0.3 vs all reals (round trips, strength 0, are left out)."""
+def strong_edits(pred: Predictions) -> np.ndarray:
+    """Selection of img2img edits with strength >= 0.3 and all reals (round trips, strength 0, are left out)."""
     strength = pred.attribute("strength")
-    sel = np.array([y == 0 or s is None or float(s) >= STRONG_EDIT for s, y in zip(strength, pred.y, strict=True)])
-    return detection_metrics(pred.y[sel], pred.p[sel])
+    return np.array([y == 0 or s is None or float(s) >= STRONG_EDIT for s, y in zip(strength, pred.y, strict=True)])
 
 
 def summarize(pred: Predictions) -> dict[str, Any]:
-    """Overall metrics and every breakdown of one condition."""
-    out: dict[str, Any] = {"overall": detection_metrics(pred.y, pred.p), "strength>=0.3": strong_edit_metrics(pred)}
+    """Overall metrics and every breakdown of one condition; bootstrap intervals where the targets are stated."""
+    out: dict[str, Any] = {"overall": pred.metrics(intervals=True),
+                           "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True)}
     for key in BREAKDOWN_KEYS:
-        per_value = breakdown(pred, key)
+        per_value = breakdown(pred, key, intervals=key == "strength")
         if per_value:
             out[key] = per_value
     return out
@@ -116,6 +126,6 @@ def evaluate(
     processed = list(condition_records) if condition_records is not None else list(records)
     for condition in conditions:
         pred = predict_records(bundle, processed, cache_path, condition, jobs)
-        result["postprocessing"][condition] = {**detection_metrics(pred.y, pred.p),
-                                               "strength>=0.3": strong_edit_metrics(pred)}
+        result["postprocessing"][condition] = {**pred.metrics(intervals=True),
+                                               "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True)}
     return result

@@ -62,6 +62,60 @@ def negative_log_likelihood(y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
+def recalls(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> tuple[float, float]:
+    """(real images called real, synthetic ones called synthetic) at ``threshold``; ``nan`` for an absent class."""
+    pred = p >= threshold
+    real, synth = y == 0, y == 1
+    return (float((~pred[real]).mean()) if real.any() else float("nan"),
+            float(pred[synth].mean()) if synth.any() else float("nan"))
+
+
+#: metrics given a bootstrap interval: those the targets are stated in
+INTERVAL_METRICS = ("auc", "balanced_accuracy", "real_recall", "ece")
+
+
+def _interval_values(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    real_recall, synth_recall = recalls(y, p)
+    both = 0 < y.sum() < len(y)
+    return {"auc": float(roc_auc_score(y, p)) if both else np.nan,
+            "balanced_accuracy": (real_recall + synth_recall) / 2,
+            "real_recall": real_recall,
+            "ece": expected_calibration_error(y, p)}
+
+
+def bootstrap_intervals(
+    y: np.ndarray, p: np.ndarray, groups: np.ndarray, resamples: int = 1000, level: float = 0.95, seed: int = 0
+) -> dict[str, list[float]]:
+    """Intervals of :data:`INTERVAL_METRICS`, resampling whole groups (source photos) with replacement.
+
+    The edits of one photo are not independent samples, so the photo is the unit resampled (a cluster
+    bootstrap); with a few dozen photos per class the intervals are wide, which is the point of showing them.
+    They are basic (reverse-percentile) intervals, 2 x estimate - quantiles, clipped to [0, 1]: resampling
+    inflates a binned ECE (duplicates make bins noisier), and plain percentiles would carry that bias over.
+    y, p, groups: (n,). Returns ``{metric: [low, high]}`` (``nan`` where a metric is undefined in most resamples).
+    """
+    y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=float)
+    _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    members = [np.flatnonzero(inverse == k) for k in range(inverse.max() + 1)]
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        idx = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
+        draws.append(_interval_values(y[idx], p[idx]))
+    estimate = _interval_values(y, p)
+    tail = 100 * (1 - level) / 2
+    out = {}
+    for metric in INTERVAL_METRICS:
+        values = np.array([d[metric] for d in draws])
+        finite = values[np.isfinite(values)]
+        if len(finite) <= resamples / 2 or not np.isfinite(estimate[metric]):
+            out[metric] = [np.nan, np.nan]
+            continue
+        low_q, high_q = np.percentile(finite, [tail, 100 - tail])
+        out[metric] = np.clip([2 * estimate[metric] - high_q, 2 * estimate[metric] - low_q], 0.0, 1.0).tolist()
+    return out
+
+
 def detection_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """All metrics of one subset. y: (n,) in {0, 1}; p: (n,) calibrated P(synthetic).
 
@@ -71,10 +125,8 @@ def detection_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> d
     """
     y = np.asarray(y, dtype=int)
     p = np.asarray(p, dtype=float)
-    pred = p >= threshold
+    real_recall, synth_recall = recalls(y, p, threshold)
     real, synth = y == 0, y == 1
-    real_recall = float((~pred[real]).mean()) if real.any() else float("nan")
-    synth_recall = float(pred[synth].mean()) if synth.any() else float("nan")
     both = real.any() and synth.any()
     nan = float("nan")
     return {
