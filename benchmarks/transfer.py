@@ -18,11 +18,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from forensics.analyzers import registry
 from forensics.analyzers.base import Severity
 from forensics.classifier import load_combiner
+from forensics.classifier.metrics import bootstrap_intervals
 from forensics.config import PROJECT_ROOT, data_root
 from forensics.media import MediaError, load_media
 from forensics.scan import Scanner
@@ -82,8 +84,11 @@ def main() -> None:
         wrong = labels["no_synthetic_evidence" if positive else "synthetic"]
         print(f"{title}: {len(files)} files: {right} right ({right / max(len(files), 1):.0%}), "
               f"{labels['uncertain']} uncertain, {wrong} wrong, {labels['error']} errors")
-    y = [1] * len(scores[True]) + [0] * len(scores[False])
-    print(f"ROC AUC, generator outputs vs unseen photos: {roc_auc_score(y, scores[True] + scores[False]):.3f}")
+    y = np.array([1] * len(scores[True]) + [0] * len(scores[False]))
+    p = np.array(scores[True] + scores[False])
+    low, high = bootstrap_intervals(y, p, groups=np.arange(len(y)))["auc"]
+    print(f"ROC AUC, generator outputs vs unseen photos: {roc_auc_score(y, p):.3f} "
+          f"(95 % bootstrap interval {low:.3f}-{high:.3f}: differences inside it are noise)")
 
 
 if __name__ == "__main__":
