@@ -7,6 +7,7 @@ subset holding only one class; real-image recall is ``nan`` without real images.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import mannwhitneyu
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 _EPS = 1e-6
@@ -76,8 +77,12 @@ INTERVAL_METRICS = ("auc", "balanced_accuracy", "real_recall", "ece")
 
 def _interval_values(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     real_recall, synth_recall = recalls(y, p)
-    both = 0 < y.sum() < len(y)
-    return {"auc": float(roc_auc_score(y, p)) if both else np.nan,
+    n_synth = int(y.sum())
+    both = 0 < n_synth < len(y)
+    # U / (n1 n0) is the ROC AUC (ties count half), at a third of roc_auc_score's cost: this runs 1000s of times.
+    auc = (mannwhitneyu(p[y == 1], p[y == 0], method="asymptotic", use_continuity=False).statistic
+           / (n_synth * (len(y) - n_synth)) if both else np.nan)
+    return {"auc": float(auc),
             "balanced_accuracy": (real_recall + synth_recall) / 2,
             "real_recall": real_recall,
             "ece": expected_calibration_error(y, p)}
