@@ -7,8 +7,13 @@ camera photos that ``datasets/default.json`` holds out from training (every othe
 metadata-extractor), plus ``exif_small``, which no model uses. The metadata analyzer only selects the files;
 the verdict is the trained model's on the pixel analyzers alone, so metadata cannot decide it.
 
+Then both sides are re-saved through chains of :mod:`forensics.classifier.postprocess` (by default a JPEG 90
+re-save and the social-network chain, half size + JPEG 75) and judged again: generated images mostly circulate
+that way, and decoder traces are what such processing removes first.
+
     python benchmarks/transfer.py                 # the default model, its own analyzers
-    python benchmarks/transfer.py --model models/mine --per-file
+    python benchmarks/transfer.py --model models/mine --per-file --chains   # as they are only
+    python benchmarks/transfer.py --features reconstruction   # which features of an analyzer transfer
 """
 
 from __future__ import annotations
@@ -19,19 +24,23 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from forensics.analyzers import registry
 from forensics.analyzers.base import Severity
-from forensics.classifier import load_combiner
-from forensics.classifier.metrics import bootstrap_intervals
+from forensics.classifier import load_combiner, postprocess
+from forensics.classifier.metrics import bootstrap_intervals, roc_auc
 from forensics.config import PROJECT_ROOT, data_root
-from forensics.media import MediaError, load_media
+from forensics.media import MediaError, load_media, media_from_bytes
 from forensics.scan import Scanner
+from forensics.verdict import Verdict
 
 sys.path.insert(0, str(PROJECT_ROOT / "datasets"))
 from build import select_sources  # the recipe's own source selection, not a copy of it)
 
+# How generated images usually circulate: re-saved as a high-quality JPEG, or shrunk and recompressed by a
+# social network. Applied to both sides alike.
+RESAVE_CHAINS = ("jpeg90", "resize0.5+jpeg75")
+MIN_SIDE = 64  # the residual CNN's patch
 MEDIA_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
 
 
@@ -58,37 +67,94 @@ def unseen_photos() -> list[Path]:
     return held_out + [p for p in small if p.suffix.lower() in MEDIA_SUFFIXES]
 
 
+def tally(title: str, verdicts: list[Verdict | None], positive: bool) -> str:
+    """One line: how many verdicts are right, uncertain, wrong, or missing (file unusable)."""
+    labels = [v.label if v else "error" for v in verdicts]
+    right = labels.count("synthetic" if positive else "no_synthetic_evidence")
+    wrong = labels.count("no_synthetic_evidence" if positive else "synthetic")
+    return (f"{title}: {len(labels)} files: {right} right ({right / max(len(labels), 1):.0%}), "
+            f"{labels.count('uncertain')} uncertain, {wrong} wrong, {labels.count('error')} errors")
+
+
+def verdicts_after(scanner: Scanner, files: list[Path], chain: str | None) -> list[Verdict | None]:
+    """The scanner's verdict on each file as it is (``chain`` None) or re-saved through a post-processing chain.
+
+    Animations, videos and stills too small for the chain give ``None``: there is no such copy to judge.
+    """
+    out: list[Verdict | None] = []
+    for path in files:
+        if chain is None:
+            out.append(scanner.scan(path).verdict)
+            continue
+        try:
+            media = load_media(path)
+            if media.kind != "image" or media.frame_count > 1 or min(media.width, media.height) < MIN_SIDE:
+                raise MediaError("unsupported", "not a still image large enough to re-save")
+            copy = media_from_bytes(postprocess.apply_chain(chain, media.image))
+        except MediaError:
+            out.append(None)
+            continue
+        out.append(scanner.analyse(copy)[1])
+    return out
+
+
+def feature_aucs(names: list[str], sides: tuple[tuple[str, list[Path], bool], ...]) -> None:
+    """Print each feature's ROC AUC, generator outputs vs photos, files as they are (0.5 = no transfer)."""
+    analyzers = [registry.create(name) for name in names]
+    rows: list[tuple[int, dict[str, float]]] = []
+    for _, files, positive in sides:
+        for path in files:
+            try:
+                media = load_media(path)
+            except MediaError:
+                continue
+            values = {f"{a.name}.{k}": v for a in analyzers for k, v in (a.run(media).features or {}).items()}
+            rows.append((int(positive), values))
+    found = []
+    for key in sorted({k for _, values in rows for k in values}):
+        pairs = [(y, values[key]) for y, values in rows if np.isfinite(values.get(key, np.nan))]
+        y, x = (np.array(v) for v in zip(*pairs, strict=True))
+        if 0 < y.sum() < len(y):
+            found.append((abs(roc_auc(y, x) - 0.5), roc_auc(y, x), key, len(y)))
+    print("feature AUCs, generator outputs vs unseen photos (< 0.5: lower on generator outputs):")
+    for _, auc, key, n in sorted(found, reverse=True):
+        print(f"  {key:45s} {auc:.3f}  ({n} files)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "default")
-    parser.add_argument("--per-file", action="store_true", help="print every file's probability")
+    parser.add_argument("--per-file", action="store_true", help="print every file's probability (as they are)")
+    parser.add_argument("--chains", nargs="*", default=list(RESAVE_CHAINS),
+                        help="post-processing chains (forensics.classifier.postprocess grammar) applied to both "
+                             "sides after the files as they are; none to skip")
+    parser.add_argument("--features", nargs="+", metavar="ANALYZER",
+                        help="instead: each feature of these analyzers alone, e.g. --features reconstruction")
     args = parser.parse_args()
+    sides = (("generator outputs", generator_outputs(), True), ("unseen real photos", unseen_photos(), False))
+    if args.features:
+        feature_aucs(args.features, sides)
+        return
     combiner = load_combiner(args.model)
     analyzers = [registry.create(name) for name in combiner.bundle.schema.analyzers]
     scanner = Scanner(analyzers=analyzers, combiner=combiner)
     print(f"model {args.model} on analyzers {', '.join(a.name for a in analyzers)} (metadata excluded)")
-    scores: dict[bool, list[float]] = {True: [], False: []}
-    for title, files, positive in (("generator outputs", generator_outputs(), True),
-                                   ("unseen real photos", unseen_photos(), False)):
-        labels = {"synthetic": 0, "uncertain": 0, "no_synthetic_evidence": 0, "error": 0}
-        for path in files:
-            report = scanner.scan(path)
-            label = report.verdict.label if report.verdict else "error"
-            if report.verdict:
-                scores[positive].append(report.verdict.p_synthetic)
-            labels[label] = labels.get(label, 0) + 1
-            if args.per_file:
-                p = f"{report.verdict.p_synthetic:.3f}" if report.verdict else report.error["code"]
-                print(f"  {label:21s} {p:>6s}  {path.relative_to(data_root())}")
-        right = labels["synthetic" if positive else "no_synthetic_evidence"]
-        wrong = labels["no_synthetic_evidence" if positive else "synthetic"]
-        print(f"{title}: {len(files)} files: {right} right ({right / max(len(files), 1):.0%}), "
-              f"{labels['uncertain']} uncertain, {wrong} wrong, {labels['error']} errors")
-    y = np.array([1] * len(scores[True]) + [0] * len(scores[False]))
-    p = np.array(scores[True] + scores[False])
-    low, high = bootstrap_intervals(y, p, groups=np.arange(len(y)))["auc"]
-    print(f"ROC AUC, generator outputs vs unseen photos: {roc_auc_score(y, p):.3f} "
-          f"(95 % bootstrap interval {low:.3f}-{high:.3f}: differences inside it are noise)")
+    for chain in (None, *args.chains):
+        print(f"-- {'as they are' if chain is None else 're-saved as ' + chain}")
+        scores: dict[bool, list[float]] = {True: [], False: []}
+        for title, files, positive in sides:
+            verdicts = verdicts_after(scanner, files, chain)
+            scores[positive] += [v.p_synthetic for v in verdicts if v]
+            if args.per_file and chain is None:
+                for path, v in zip(files, verdicts, strict=True):
+                    shown = f"{v.label:21s} {v.p_synthetic:.3f}" if v else f"{'error':21s} {'-':>5s}"
+                    print(f"  {shown}  {path.relative_to(data_root())}")
+            print(tally(title, verdicts, positive))
+        y = np.array([1] * len(scores[True]) + [0] * len(scores[False]))
+        p = np.array(scores[True] + scores[False])
+        low, high = bootstrap_intervals(y, p, groups=np.arange(len(y)))["auc"]
+        print(f"ROC AUC, generator outputs vs unseen photos: {roc_auc(y, p):.3f} "
+              f"(95 % bootstrap interval {low:.3f}-{high:.3f}: differences inside it are noise)")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ class Scanner:
         self.combiner = combiner if combiner is not None else (load_default_combiner() or RuleCombiner())
         self.limits = limits or MediaLimits()
 
+    def analyse(self, media: Media) -> tuple[list[Evidence], Verdict]:
+        """Every analyzer's evidence on decoded media, and the combined verdict."""
+        evidence = [analyzer.run(media) for analyzer in self.analyzers]
+        return evidence, self.combiner.verdict(evidence)
+
     def scan(self, path: str | Path, keep_media: bool = False) -> ScanReport:
         """Analyse one file. Never raises for a bad file: the error goes into the report."""
         start = time.perf_counter()
@@ -65,8 +70,7 @@ class Scanner:
         else:
             report.sha256 = media.sha256
             report.media = media.describe()
-            report.evidence = [analyzer.run(media) for analyzer in self.analyzers]
-            report.verdict = self.combiner.verdict(report.evidence)
+            report.evidence, report.verdict = self.analyse(media)
             if keep_media:
                 report.loaded = media
         report.elapsed_s = time.perf_counter() - start

@@ -56,14 +56,18 @@ def test_camera_jpeg_recompressed_at_q90_is_not_flagged(photos_dir: Path, name: 
     assert evidence.status == "ok"
     assert evidence.features["cell_pattern_interior"] < DECODER_PATTERN_THRESHOLD
     assert "frequency.decoder_pattern" not in {f.code for f in evidence.findings}
-    # the recompression's own grid is found where JPEG puts it
+    # the recompression's own grid is found where JPEG puts it, and the report says what it costs
     assert evidence.features["grid_aligned"] == 1.0
+    assert "frequency.compressed" in {f.code for f in evidence.findings}
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_nearest_neighbour_x8_upsampling_is_separated(photos_dir: Path, fmt: str) -> None:
     photo = rgb_of(photos_dir / "kodak" / "kodak_kodim05.png")
     real = features_of(encode(photo, fmt))
+    if fmt == "PNG":  # a lossless file of a lossless photo: no grid, no compression caveat
+        codes = {f.code for f in FrequencyAnalyzer().run(media_from_bytes(encode(photo, fmt))).findings}
+        assert "frequency.compressed" not in codes
     upsampled = features_of(encode(nearest_x8(photo), fmt))
     # roughness only across the 8-pixel cell boundaries, none inside pixel pairs
     assert upsampled["blockiness"] > real["blockiness"] + 0.5

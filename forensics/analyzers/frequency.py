@@ -346,6 +346,16 @@ class FrequencyAnalyzer(Analyzer):
                 )
             )
         if features["blockiness"] > GRID_THRESHOLD:
+            findings.append(
+                Finding(
+                    "frequency.compressed",
+                    "A JPEG 8x8 block grid is visible: compression removes much of the fine decoder texture that "
+                    "these features and the residual CNN measure, and outputs of real generators re-saved as JPEG "
+                    "mostly go undetected (benchmarks/transfer.py). A low score here is weak evidence of "
+                    "authenticity.",
+                    Severity.INFO,
+                )
+            )
             if features["grid_aligned"] < 1:
                 findings.append(
                     Finding(
