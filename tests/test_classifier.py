@@ -142,8 +142,12 @@ def test_train_writes_a_safe_bundle_that_separates_round_trips(trained: tuple[Pa
     assert 3 <= n_test <= 16 and overall["n"] == 2 * n_test and overall["n_synthetic"] == n_test  # photo + round trip
     assert overall["auc"] > 0.8  # decoder traces show in frequency/noise features
     assert set(bundle.metrics["postprocessing"]) == set(postprocess.CONDITIONS)
+    # each condition is also broken down by kind: here the round trips (the pure decoder trace) against all photos
+    jpeg = bundle.metrics["postprocessing"]["jpeg75"]
+    assert set(jpeg["kind"]) == {"vae-roundtrip"} and jpeg["kind"]["vae-roundtrip"]["n"] == jpeg["n"]
     card = (model / "card.html").read_text()
     assert card.count("<img") >= 2 and "Targets" in card and "jpeg75+resize0.5" in card
+    assert "jpeg75 / vae-roundtrip" in card and "jpeg75 / vae-roundtrip" in (model / "README.md").read_text()
 
 
 @pytest.mark.slow

@@ -162,6 +162,10 @@ def render_card(bundle: Bundle) -> str:
     if m.get("postprocessing"):
         parts.append("<h2>Under post-processing (both classes processed alike)</h2>")
         parts.append(_table({k: v for k, v in m["postprocessing"].items()}, "condition"))
+        if by_kind := _by_kind(m["postprocessing"]):
+            parts.append("<h3>Under post-processing, by kind</h3><p>A round trip is the pure decoder trace; an edit "
+                         "also changes content. Processing erases the first sooner.</p>")
+            parts.append(_table(by_kind, "condition / kind"))
     if m.get("extra_real"):
         parts.append("<h2>Real photos outside the dataset</h2>" + _table({"all": m["extra_real"]["overall"]}, "subset"))
     shown = {k: v for k, v in recipe.items() if k not in ("train_groups", "test_groups")}
@@ -169,9 +173,18 @@ def render_card(bundle: Bundle) -> str:
     parts.append("<h2>Features</h2><p>" + html.escape(", ".join(schema.names)) + "</p>")
     parts.append("<h2>Limits</h2><p>Trained on img2img edits and autoencoder round trips of a few hundred photos "
                  "(generators listed in the recipe). Scores on other generators, heavy processing or screenshots "
-                 "are extrapolation; an <em>uncertain</em> or low score is not proof of authenticity.</p>")
+                 "are extrapolation; an <em>uncertain</em> or low score is not proof of authenticity. Compression "
+                 "hides decoder traces: on real generators' output re-saved as JPEG the loss is larger than the "
+                 "round-trip rows above show (<code>benchmarks/transfer.py</code> measures it).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _by_kind(postprocessing: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Rows "condition / kind" of the per-kind metrics under each post-processing condition (bundles evaluated
+    before these existed have none)."""
+    return {f"{condition} / {kind}": row for condition, node in postprocessing.items()
+            for kind, row in node.get("kind", {}).items()}
 
 
 def _md_table(rows: dict[str, dict[str, float]], first: str) -> str:
@@ -205,6 +218,9 @@ def render_summary(bundle: Bundle) -> str:
                 parts += ["", f"### By {key}", "", _md_table(as_is[key], key)]
     if m.get("postprocessing"):
         parts += ["", "## Under post-processing (both classes)", "", _md_table(m["postprocessing"], "condition")]
+        if by_kind := _by_kind(m["postprocessing"]):
+            parts += ["", "### By kind (a round trip is the pure decoder trace)", "",
+                      _md_table(by_kind, "condition / kind")]
     if m.get("extra_real"):
         parts += ["", "## Unseen real camera photos", "", _md_table({"all": m["extra_real"]["overall"]}, "subset")]
     return "\n".join(parts) + "\n"

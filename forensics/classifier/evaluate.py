@@ -117,7 +117,8 @@ def evaluate(
     after each post-processing condition. Returns a JSON-serialisable dict::
 
         {"as_is": {"overall": {...}, "strength>=0.3": {...}, "strength": {"0.10": {...}}, "scheduler": ...},
-         "postprocessing": {"jpeg75": {...metrics}, ...}, "curves": {"roc": ..., "reliability": ...}}
+         "postprocessing": {"jpeg75": {...metrics, "strength>=0.3": {...}, "kind": {"img2img": {...}, ...}}, ...},
+         "curves": {"roc": ..., "reliability": ...}}
     """
     as_is = predict_records(bundle, records, cache_path, "", jobs)
     both_classes = len(set(as_is.y.tolist())) == 2
@@ -127,5 +128,6 @@ def evaluate(
     for condition in conditions:
         pred = predict_records(bundle, processed, cache_path, condition, jobs)
         result["postprocessing"][condition] = {**pred.metrics(intervals=True),
-                                               "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True)}
+                                               "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True),
+                                               "kind": breakdown(pred, "kind")}
     return result
