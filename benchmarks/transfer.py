@@ -68,12 +68,12 @@ def unseen_photos() -> list[Path]:
 
 
 def tally(title: str, verdicts: list[Verdict | None], positive: bool) -> str:
-    """One line: how many verdicts are right, uncertain, wrong, or missing (file unusable)."""
+    """One line: how many verdicts are right, uncertain, wrong, or missing (no usable file or copy)."""
     labels = [v.label if v else "error" for v in verdicts]
     right = labels.count("synthetic" if positive else "no_synthetic_evidence")
     wrong = labels.count("no_synthetic_evidence" if positive else "synthetic")
     return (f"{title}: {len(labels)} files: {right} right ({right / max(len(labels), 1):.0%}), "
-            f"{labels.count('uncertain')} uncertain, {wrong} wrong, {labels.count('error')} errors")
+            f"{labels.count('uncertain')} uncertain, {wrong} wrong, {labels.count('error')} not judged")
 
 
 def verdicts_after(scanner: Scanner, files: list[Path], chain: str | None) -> list[Verdict | None]:
@@ -88,13 +88,12 @@ def verdicts_after(scanner: Scanner, files: list[Path], chain: str | None) -> li
             continue
         try:
             media = load_media(path)
-            if media.kind != "image" or media.frame_count > 1 or min(media.width, media.height) < MIN_SIDE:
-                raise MediaError("unsupported", "not a still image large enough to re-save")
-            copy = media_from_bytes(postprocess.apply_chain(chain, media.image))
         except MediaError:
             out.append(None)
             continue
-        out.append(scanner.analyse(copy)[1])
+        still = media.kind == "image" and media.frame_count == 1 and min(media.width, media.height) >= MIN_SIDE
+        copy = media_from_bytes(postprocess.apply_chain(chain, media.image)) if still else None
+        out.append(scanner.analyse(copy)[1] if copy else None)
     return out
 
 
@@ -115,7 +114,8 @@ def feature_aucs(names: list[str], sides: tuple[tuple[str, list[Path], bool], ..
         pairs = [(y, values[key]) for y, values in rows if np.isfinite(values.get(key, np.nan))]
         y, x = (np.array(v) for v in zip(*pairs, strict=True))
         if 0 < y.sum() < len(y):
-            found.append((abs(roc_auc(y, x) - 0.5), roc_auc(y, x), key, len(y)))
+            auc = roc_auc(y, x)
+            found.append((abs(auc - 0.5), auc, key, len(y)))
     print("feature AUCs, generator outputs vs unseen photos (< 0.5: lower on generator outputs):")
     for _, auc, key, n in sorted(found, reverse=True):
         print(f"  {key:45s} {auc:.3f}  ({n} files)")
