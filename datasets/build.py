@@ -28,6 +28,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from forensics.classifier.dataset import Record, file_sha256, load_dataset, split_by_group
+from forensics.classifier.history import jpeg_history
 from forensics.config import PROJECT_ROOT, data_root
 
 RECIPE = Path(__file__).with_name("default.json")
@@ -156,7 +157,7 @@ def generation_jobs(recipe: dict, sources: list[dict]) -> dict[tuple, list[str]]
 
 
 def generate(recipe: dict, work: Path, kinds: tuple[str, ...], reverse: bool = False) -> None:
-    """Run the generator once per group of crops sharing settings, into ``work/dataset``; tag collections.
+    """Run the generator once per group of crops sharing settings, into ``work/dataset``; tag the sources.
 
     ``reverse`` walks the groups backwards, so a second process can share the work (files done are skipped).
     """
@@ -191,16 +192,21 @@ def generate(recipe: dict, work: Path, kinds: tuple[str, ...], reverse: bool = F
         for failure in summary.failed[:3]:
             log.warning("failed: %s", failure)
     write_metadata(out)
-    tag_collections(out, sources)
+    tag_sources(out, sources)
 
 
-def tag_collections(out: Path, sources: list[dict]) -> None:
-    """Add each record's photo ``collection`` (bsds500, kodak, camera) to ``metadata.jsonl``."""
-    collection = {Path(row["crop"]).name: row["collection"] for row in sources}
+def tag_sources(out: Path, sources: list[dict]) -> None:
+    """Add to each record of ``metadata.jsonl`` its photo's ``collection`` (bsds500, kodak, camera) and the JPEG
+    history of the photo's original file (``source_jpeg``, None if lossless; see :mod:`forensics.classifier.history`).
+    """
+    by_crop = {Path(row["crop"]).name: row for row in sources}
+    histories = {name: jpeg_history(Path(row["original"])) for name, row in by_crop.items()}
     path = out / "metadata.jsonl"
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for record in records:
-        record["collection"] = collection.get(Path(record["source_file"]).name)
+        name = Path(record["source_file"]).name
+        record["collection"] = by_crop[name]["collection"] if name in by_crop else None
+        record["source_jpeg"] = histories.get(name)
     path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
 
 
@@ -214,7 +220,7 @@ def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:
     spec = recipe["train"]
     write_metadata(work / "dataset")  # merge the generator's journals: records of runs still going
     train_records, test_records = split_by_group(dataset_records(recipe, work), spec["test_fraction"], spec["seed"])
-    samples = training_samples(train_records, spec["augment"])[0]
+    samples = training_samples(train_records, spec["augment"], spec.get("match_jpeg_history", False))[0]
     samples += [Sample(r.path, c) for c in ("", *postprocess.CONDITIONS) for r in test_records]
     for _ in extract(samples, spec["analyzers"], cache, jobs):
         pass
@@ -223,14 +229,14 @@ def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:
 def train(recipe: dict, recipe_path: Path, work: Path, out: Path, cache: Path, jobs: int) -> None:
     from forensics.classifier.training import train as train_bundle
 
-    tag_collections(work / "dataset", _sources(work))  # again: a later journal merge drops the tags
+    tag_sources(work / "dataset", _sources(work))  # again: a later journal merge drops the tags
     held_out = [Path(p) for p in (work / "held_out_real.txt").read_text(encoding="utf-8").split()]
     camera = [Record(p, 0, file_sha256(p), {"collection": "camera"}) for p in held_out]
     spec = recipe["train"]
     bundle = train_bundle(dataset_records(recipe, work), out, spec["analyzers"], cache, spec["test_fraction"],
                           spec["seed"], spec["augment"], spec["estimator"],
                           [str(recipe_path.resolve().relative_to(PROJECT_ROOT))], camera, jobs,
-                          {"dataset_recipe": recipe})
+                          {"dataset_recipe": recipe}, spec.get("match_jpeg_history", False))
     log.info("bundle written to %s: %s", out, json.dumps(bundle.metrics["as_is"]["overall"]))
 
 

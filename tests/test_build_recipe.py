@@ -59,3 +59,23 @@ def test_originals_join_their_crops_group_and_never_straddle_the_split(photos_di
     train, test = split_by_group(records, 0.3, seed=0)
     assert {r.group for r in train}.isdisjoint({r.group for r in test})
     assert any(r in originals for r in test) and any(r in originals for r in train)
+
+
+def test_records_are_tagged_with_their_sources_collection_and_jpeg_history(photos_dir: Path, tmp_path: Path) -> None:
+    recipe = _recipe()
+    build.prepare(recipe, tmp_path)
+    sources = build._sources(tmp_path)
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    with (dataset / "metadata.jsonl").open("w") as fh:  # one edit per source, as the generator writes them
+        for row in sources:
+            fh.write(json.dumps({"file_name": str(Path(row["crop"]).resolve()), "label": "synthetic",
+                                 "source_file": Path(row["crop"]).name}) + "\n")
+    build.tag_sources(dataset, sources)
+    records = [json.loads(line) for line in (dataset / "metadata.jsonl").read_text().splitlines()]
+    assert [r["collection"] for r in records] == [row["collection"] for row in sources]
+    for record, row in zip(records, sources, strict=True):
+        with Image.open(row["original"]) as im:
+            tables = [list(im.quantization[k]) for k in sorted(im.quantization)] if im.format == "JPEG" else None
+        assert (record["source_jpeg"] or {}).get("qtables") == tables  # camera JPEGs: their tables; Kodak PNG: none
+    assert sum(r["source_jpeg"] is not None for r in records) == sum(r["collection"] == "camera" for r in records)

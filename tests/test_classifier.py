@@ -121,6 +121,27 @@ def test_feature_cache_is_keyed_by_hash_and_version(dataset: Path, tmp_path: Pat
     assert {(a, v) for _, a, v in rows} == {(n, registry.analyzer_class(n).version) for n in ANALYZERS}
 
 
+def test_history_samples_are_the_edit_saved_as_its_source_was(dataset: Path, camera_jpeg: Path,
+                                                                tmp_path: Path) -> None:
+    """An edit given its source's JPEG history is featurized as that JPEG file, before any augmentation chain."""
+    from forensics.classifier.history import jpeg_history
+    from forensics.classifier.training import training_samples
+
+    edits = [r for r in load_dataset(dataset) if r.label == 1][:2]
+    photos = [r for r in load_dataset(dataset) if r.label == 0][:1]
+    history = jpeg_history(camera_jpeg)  # a compact camera's tables: a grid the frequency analyzer sees
+    for record in edits:
+        record.info["source_jpeg"] = history
+    samples, _ = training_samples(edits + photos, augment=1, match_history=True)
+    assert [bool(s.history) for s in samples] == [True, True, True, True, False, False]  # photos keep their own
+    assert training_samples(edits, augment=1)[0] == [Sample(r.path, v) for r in edits for v in ("", "aug0")]
+    cache = tmp_path / "cache.sqlite"
+    plain, resaved, resaved_aug = extract([Sample(edits[0].path), *samples[:2]], ["frequency"], cache)
+    assert resaved.description == "history" and resaved_aug.description.startswith("history+")
+    assert plain.features["frequency.blockiness"] < 0.05 < resaved.features["frequency.blockiness"]
+    assert list(extract(samples[:2], ["frequency"], cache)) == [resaved, resaved_aug]  # cached by description
+
+
 def test_split_keeps_each_source_photo_on_one_side(dataset: Path) -> None:
     records = load_dataset(dataset)
     assert {r.label for r in records} == {0, 1}
@@ -190,6 +211,34 @@ def test_evaluate_cli_scores_held_out_photos_only(trained: tuple[Path, Path], da
     assert metrics["as_is"]["overall"]["n"] == 2 * len(load_bundle(model).recipe["test_groups"])  # no training photo
     assert list(metrics["postprocessing"]) == ["jpeg75"]
     assert "AUC" in result.output
+
+
+@pytest.mark.slow
+def test_evaluation_resaves_edits_as_their_sources_were(trained: tuple[Path, Path], dataset: Path,
+                                                        photos_dir: Path) -> None:
+    """Edits tagged with their BSDS500 source's JPEG history are also scored re-saved with it (photos unchanged)."""
+    from rich.console import Console
+
+    from forensics.classifier.card import render_summary
+    from forensics.classifier.evaluate import evaluate
+    from forensics.classifier.history import jpeg_history
+    from forensics.cli.evaluate import print_summary
+
+    model, cache = trained
+    bundle = load_bundle(model)
+    _, test = split_by_group(load_dataset(dataset), 0.25, 0)
+    for record in test:
+        record.info["source_jpeg"] = jpeg_history(photos_dir / "bsds500" / record.info["source_file"])
+    metrics = evaluate(bundle, test, cache, conditions=())
+    saved, as_is = metrics["saved_as_source"], metrics["as_is"]["overall"]
+    assert saved["n"] == as_is["n"] and saved["n_synthetic"] == as_is["n_synthetic"] > 0
+    assert saved["nll"] != as_is["nll"]  # the edits' bytes really changed; the photos' did not
+    assert set(saved["kind"]) == {"vae-roundtrip"}
+    bundle.metrics = metrics
+    assert "Edits saved as their source photos were" in render_summary(bundle)
+    console = Console(record=True, width=200)
+    print_summary(metrics, console)
+    assert "edits saved as their sources" in console.export_text()
 
 
 def test_scanner_uses_the_default_model_when_present() -> None:

@@ -28,6 +28,7 @@ from forensics.analyzers import registry
 from forensics.analyzers.base import Analyzer, Evidence
 from forensics.classifier import postprocess
 from forensics.classifier.features import flatten
+from forensics.classifier.history import resave_like
 from forensics.media import MediaError, load_media, media_from_bytes
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,13 @@ class Sample:
 
     ``variant`` is ``""`` (the file itself), a name of :data:`postprocess.CONDITIONS`, or
     ``"aug<k>"``: the k-th random augmentation chain, seeded by the file's hash so it is reproducible.
+    ``history`` (JSON of a :mod:`~forensics.classifier.history` JPEG history, or ``""``): the file is first re-saved
+    with those tables, as its source photo was, then the variant's chain is applied.
     """
 
     path: Path
     variant: str = ""
+    history: str = ""
 
 
 @dataclass
@@ -121,8 +125,11 @@ def _variant_chain(source_sha: str, variant: str) -> str:
     raise ValueError(f"unknown variant {variant!r}")
 
 
-def _processed(data: bytes, chain: str) -> bytes:
-    return postprocess.apply_chain(chain, media_from_bytes(data).image)
+def _processed(data: bytes, history: str, chain: str) -> bytes:
+    """File bytes after a JPEG history (``""``: none) and then a post-processing chain (``""``: none)."""
+    if history:
+        data = resave_like(media_from_bytes(data).image, json.loads(history))
+    return postprocess.apply_chain(chain, media_from_bytes(data).image) if chain else data
 
 
 class FeatureExtractor:
@@ -133,14 +140,16 @@ class FeatureExtractor:
         self.cache = cache
 
     def __call__(self, sample: Sample) -> SampleFeatures:
-        description = "original"
-        if sample.variant:
+        description, chain = "original", ""
+        processed = bool(sample.variant or sample.history)
+        if processed:
             data = sample.path.read_bytes()
             source_sha = hashlib.sha256(data).hexdigest()
-            description = _variant_chain(source_sha, sample.variant)
+            chain = _variant_chain(source_sha, sample.variant) if sample.variant else ""
+            description = "+".join(step for step in ("history" if sample.history else "", chain) if step)
             sha = self.cache.variant(source_sha, description)
             if sha is None:
-                data = _processed(data, description)
+                data = _processed(data, sample.history, chain)
                 sha = hashlib.sha256(data).hexdigest()
                 self.cache.put_variant(source_sha, description, sha)
             else:
@@ -157,9 +166,9 @@ class FeatureExtractor:
                 continue
             if media is None:
                 if data is None:  # variant hash was cached but its features are not: rebuild its bytes
-                    data = _processed(sample.path.read_bytes(), description)
+                    data = _processed(sample.path.read_bytes(), sample.history, chain)
                 try:
-                    media = media_from_bytes(data) if sample.variant else load_media(sample.path)
+                    media = media_from_bytes(data) if processed else load_media(sample.path)
                 except MediaError as exc:
                     log.warning("%s: %s", sample.path, exc.message)
                     break

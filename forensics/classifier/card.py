@@ -166,6 +166,9 @@ def render_card(bundle: Bundle) -> str:
             parts.append("<h3>Under post-processing, by kind</h3><p>A round trip is the pure decoder trace; an edit "
                          "also changes content. Processing erases the first sooner.</p>")
             parts.append(_table(by_kind, "condition / kind"))
+    if m.get("saved_as_source"):
+        parts.append(f"<h2>Edits saved as their source photos were</h2><p>{html.escape(SAVED_AS_SOURCE_NOTE)}</p>")
+        parts.append(_table(saved_as_source_rows(m["saved_as_source"]), "edits"))
     if m.get("extra_real"):
         parts.append("<h2>Real photos outside the dataset</h2>" + _table({"all": m["extra_real"]["overall"]}, "subset"))
     shown = {k: v for k, v in recipe.items() if k not in ("train_groups", "test_groups")}
@@ -178,6 +181,17 @@ def render_card(bundle: Bundle) -> str:
                  "round-trip rows above show (<code>benchmarks/transfer.py</code> measures it).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+SAVED_AS_SOURCE_NOTE = ("Most source photos are JPEGs, while the edits are lossless decoder output. Here each edit "
+                        "is re-saved with its source photo's own JPEG tables and the photos are left as they are, so a "
+                        "JPEG grid no longer tells them apart: the drop from the files as generated is what "
+                        "compression at the photos' own quality costs the detector.")
+
+
+def saved_as_source_rows(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Rows of the "edits saved as their sources" table: all edits, then each kind."""
+    return {"all": node, **{f"{kind} only": row for kind, row in node.get("kind", {}).items()}}
 
 
 def _by_kind(postprocessing: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -221,6 +235,9 @@ def render_summary(bundle: Bundle) -> str:
         if by_kind := _by_kind(m["postprocessing"]):
             parts += ["", "### By kind (a round trip is the pure decoder trace)", "",
                       _md_table(by_kind, "condition / kind")]
+    if m.get("saved_as_source"):
+        parts += ["", "## Edits saved as their source photos were", "", SAVED_AS_SOURCE_NOTE, "",
+                  _md_table(saved_as_source_rows(m["saved_as_source"]), "edits")]
     if m.get("extra_real"):
         parts += ["", "## Unseen real camera photos", "", _md_table({"all": m["extra_real"]["overall"]}, "subset")]
     return "\n".join(parts) + "\n"

@@ -3,7 +3,9 @@
 Breakdowns by a generation attribute (strength, scheduler, model, VAE) compare the
 synthetic records having that value against *all* real records of the evaluation set,
 so AUC stays defined on subsets that hold one class only. Post-processing conditions
-are applied to both classes alike.
+are applied to both classes alike. One more condition, :data:`SAVED_AS_SOURCE`, changes the edits
+only: each is re-saved with its source photo's JPEG tables, as the photo itself was saved
+(:mod:`forensics.classifier.history`), which shows how much of a score rests on edits being lossless.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from forensics.classifier import postprocess
 from forensics.classifier.bundle import Bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.dataset import Record
+from forensics.classifier.history import source_history
 from forensics.classifier.metrics import bootstrap_intervals, detection_metrics, reliability_curve
 
 BREAKDOWN_KEYS = ("kind", "strength", "scheduler", "model_id", "vae", "collection")
+SAVED_AS_SOURCE = "edits saved as their sources"
 STRONG_EDIT = 0.3  # the targets distinguish edits of strength >= 0.3 from lighter ones
 
 
@@ -52,8 +56,11 @@ class Predictions:
 def predict_records(
     bundle: Bundle, records: Sequence[Record], cache_path: str | Path, condition: str = "", jobs: int = 1
 ) -> Predictions:
-    """Featurize (through the cache) and score ``records`` after ``condition``."""
-    samples = [Sample(r.path, condition) for r in records]
+    """Featurize (through the cache) and score ``records`` after ``condition`` (or :data:`SAVED_AS_SOURCE`)."""
+    if condition == SAVED_AS_SOURCE:
+        samples = [Sample(r.path, "", source_history(r)) for r in records]
+    else:
+        samples = [Sample(r.path, condition) for r in records]
     rows = [s.features for s in extract(samples, bundle.schema.analyzers, cache_path, jobs)]
     p = bundle.model.predict_proba(bundle.schema.matrix(rows))[:, 1]
     return Predictions(condition, list(records), np.array([r.label for r in records]), p)
@@ -118,6 +125,7 @@ def evaluate(
 
         {"as_is": {"overall": {...}, "strength>=0.3": {...}, "strength": {"0.10": {...}}, "scheduler": ...},
          "postprocessing": {"jpeg75": {...metrics, "strength>=0.3": {...}, "kind": {"img2img": {...}, ...}}, ...},
+         "saved_as_source": {...metrics, "strength>=0.3": ..., "kind": ...},  # when some edits have a JPEG source
          "curves": {"roc": ..., "reliability": ...}}
     """
     as_is = predict_records(bundle, records, cache_path, "", jobs)
@@ -126,8 +134,14 @@ def evaluate(
                               "postprocessing": {}}
     processed = list(condition_records) if condition_records is not None else list(records)
     for condition in conditions:
-        pred = predict_records(bundle, processed, cache_path, condition, jobs)
-        result["postprocessing"][condition] = {**pred.metrics(intervals=True),
-                                               "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True),
-                                               "kind": breakdown(pred, "kind")}
+        result["postprocessing"][condition] = _condition_summary(
+            predict_records(bundle, processed, cache_path, condition, jobs))
+    if both_classes and any(source_history(r) for r in records):
+        result["saved_as_source"] = _condition_summary(
+            predict_records(bundle, records, cache_path, SAVED_AS_SOURCE, jobs))
     return result
+
+
+def _condition_summary(pred: Predictions) -> dict[str, Any]:
+    return {**pred.metrics(intervals=True), "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True),
+            "kind": breakdown(pred, "kind")}

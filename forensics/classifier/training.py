@@ -22,16 +22,24 @@ from forensics.classifier.dataset import Record, split_by_group
 from forensics.classifier.estimator import CalibratedBoostingClassifier
 from forensics.classifier.evaluate import evaluate
 from forensics.classifier.features import FeatureSchema
+from forensics.classifier.history import source_history
 
 log = logging.getLogger(__name__)
 
 
-def training_samples(records: Sequence[Record], augment: int) -> tuple[list[Sample], list[Record]]:
-    """Each record as is plus ``augment`` random post-processing chains of it (both classes alike)."""
+def training_samples(records: Sequence[Record], augment: int,
+                     match_history: bool = False) -> tuple[list[Sample], list[Record]]:
+    """Each record as is plus ``augment`` random post-processing chains of it (both classes alike).
+
+    ``match_history``: every sample of an edit whose record names its source photo's JPEG history (``source_jpeg``)
+    is first re-saved with it, so a JPEG history is as common among edits as among the photos they came from
+    (:mod:`forensics.classifier.history`).
+    """
     samples, owners = [], []
     for record in records:
+        history = source_history(record) if match_history else ""
         for variant in ["", *(f"aug{k}" for k in range(augment))]:
-            samples.append(Sample(record.path, variant))
+            samples.append(Sample(record.path, variant, history))
             owners.append(record)
     return samples, owners
 
@@ -44,9 +52,13 @@ def fit_bundle(
     augment: int = 2,
     params: dict[str, Any] | None = None,
     jobs: int = 1,
+    match_history: bool = False,
 ) -> Bundle:
-    """Featurize ``records`` (+ augmentations) and fit a :class:`CalibratedBoostingClassifier` grouped by source."""
-    samples, owners = training_samples(records, augment)
+    """Featurize ``records`` (+ augmentations) and fit a :class:`CalibratedBoostingClassifier` grouped by source.
+
+    ``match_history``: see :func:`training_samples`.
+    """
+    samples, owners = training_samples(records, augment, match_history)
     log.info("training on %d samples from %d records", len(samples), len(records))
     rows = [s.features for s in extract(samples, analyzer_names, cache_path, jobs)]
     versions = registry.versions(list(analyzer_names))
@@ -71,6 +83,7 @@ def fit_bundle(
         "tool_version": __version__,
         "analyzers": versions,
         "augment_per_record": augment,
+        "match_jpeg_history": match_history,
         "estimator": model.get_params(),
         "n_train_records": len(records),
         "n_train_samples": len(samples),
@@ -93,6 +106,7 @@ def train(
     extra_real: Sequence[Record] = (),
     jobs: int = 1,
     notes: dict[str, Any] | None = None,
+    match_history: bool = False,
 ) -> Bundle:
     """Split by source photo, fit on the train side, evaluate on the held-out side, write the bundle to ``out``.
 
@@ -101,7 +115,7 @@ def train(
     """
     out = Path(out)
     train_records, test_records = split_by_group(records, test_fraction, seed)
-    bundle = fit_bundle(out.name, train_records, analyzer_names, cache_path, augment, params, jobs)
+    bundle = fit_bundle(out.name, train_records, analyzer_names, cache_path, augment, params, jobs, match_history)
     bundle.recipe.update({"datasets": list(datasets), "split": {"by": "source photo", "test_fraction": test_fraction,
                                                                  "seed": seed},
                           "test_groups": sorted({r.group[:16] for r in test_records}), **(notes or {})})

@@ -26,9 +26,13 @@ from forensics.cli.evaluate import print_summary
 @click.option("--calibration", type=click.Choice(["sigmoid", "isotonic"]), default="sigmoid", show_default=True)
 @click.option("--extra-real", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of real photos to evaluate real-image recall on (never trained on). Repeatable.")
+@click.option("--match-jpeg-history", is_flag=True,
+              help="Re-save each edit with its source photo's JPEG tables (records' source_jpeg) before featurizing, "
+                   "so a JPEG history does not tell photos from edits.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Feature-extraction processes.")
 def train(datasets: tuple[Path, ...], out: Path, analyzers: str | None, cache: Path | None, augment: int,
-          test_fraction: float, seed: int, calibration: str, extra_real: tuple[Path, ...], jobs: int) -> None:
+          test_fraction: float, seed: int, calibration: str, extra_real: tuple[Path, ...], match_jpeg_history: bool,
+          jobs: int) -> None:
     """Train a bundle on DATASET folders (imagefolder + metadata.jsonl, or folders of real photos)."""
     from forensics.classifier.cache import default_cache_path
     from forensics.classifier.dataset import load_any, load_folder
@@ -42,7 +46,8 @@ def train(datasets: tuple[Path, ...], out: Path, analyzers: str | None, cache: P
     records = load_any(datasets)
     real = [r for folder in extra_real for r in load_folder(folder)]
     bundle = train_bundle(records, out, names, cache or default_cache_path(), test_fraction, seed, augment,
-                          {"calibration": calibration}, [str(d) for d in datasets], real, jobs)
+                          {"calibration": calibration}, [str(d) for d in datasets], real, jobs,
+                          match_history=match_jpeg_history)
     console = Console()
     print_summary(bundle.metrics, console)
     console.print(f"bundle written to {out} ({len(bundle.schema.names)} features)")

@@ -2,10 +2,13 @@
 
     python -m forensics.learned.train /tmp/forensics-residual-cnn/dataset --out models/residual-cnn --minutes 25
 
-Real and synthetic images are drawn in equal numbers; each is post-processed with probability ``augment_p`` by
-a random chain of blur / noise / crop / resize / JPEG (the classifier's own augmentation, applied to both classes
-alike), then two random patches are cut from it. Source photos are split as the classifier splits them; the validation
-photos are scored image by image (mean patch logit) as they are and after each evaluation condition.
+Real and synthetic images are drawn in equal numbers. With probability ``history_p`` an edit is first re-saved with
+its source photo's JPEG tables (:mod:`forensics.classifier.history`: most real photos carry a JPEG history, fresh
+decoder output does not, and the network must not learn that difference). Each image is then post-processed with
+probability ``augment_p`` by a random chain of blur / noise / crop / resize / JPEG (the classifier's own
+augmentation, applied to both classes alike), and two random patches are cut from it. Source photos are split as
+the classifier splits them; the validation photos are scored image by image (mean patch logit) as they are and
+after each evaluation condition.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from torch.nn import functional as F
 
 from forensics.classifier import postprocess
 from forensics.classifier.dataset import Record, load_any, split_by_group
+from forensics.classifier.history import with_history
 from forensics.learned.network import ResidualCNN, ResidualCNNConfig
 from forensics.learned.patches import patch_logits
 from generator.provenance import add_watermark
@@ -72,14 +76,22 @@ def random_patches(image: np.ndarray, rng: np.random.Generator, patch: int, coun
 
 
 def batches(images: Sequence[np.ndarray], labels: np.ndarray, rng: np.random.Generator, batch: int, patch: int,
-            augment_p: float, watermark_p: float = 0.0, per_image: int = 2):
-    """Endless class-balanced batches: ``(batch, 3, patch, patch)`` float tensors in [0, 1] and 0/1 labels."""
+            augment_p: float, watermark_p: float = 0.0, per_image: int = 2,
+            histories: Sequence[dict | None] = (), history_p: float = 0.0):
+    """Endless class-balanced batches: ``(batch, 3, patch, patch)`` float tensors in [0, 1] and 0/1 labels.
+
+    ``histories[i]``: the JPEG history given to image ``i`` with probability ``history_p`` (``None``: none).
+    """
     by_class = [np.flatnonzero(labels == c) for c in (0, 1)]
+    histories = list(histories) or [None] * len(images)
     while True:
         crops, targets = [], []
         for c in (0, 1):
             for i in rng.choice(by_class[c], batch // (2 * per_image)):
-                image = augmented(images[i], rng, augment_p, patch, watermark_p)
+                image = images[i]
+                if histories[i] is not None and rng.random() < history_p:
+                    image = with_history(image, histories[i])
+                image = augmented(image, rng, augment_p, patch, watermark_p)
                 crops += random_patches(image, rng, patch, per_image)
                 targets += [c] * per_image
         x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div_(255.0)
@@ -88,10 +100,13 @@ def batches(images: Sequence[np.ndarray], labels: np.ndarray, rng: np.random.Gen
 
 def fit(records: Sequence[Record], config: ResidualCNNConfig, minutes: float, batch: int = 64,
         learning_rate: float = 2e-3, augment_p: float = 0.5, seed: int = 0,
-        log_path: Path | None = None, init: ResidualCNN | None = None, watermark_p: float = 0.0) -> ResidualCNN:
+        log_path: Path | None = None, init: ResidualCNN | None = None, watermark_p: float = 0.0,
+        history_p: float = 0.0) -> ResidualCNN:
     """Train for ``minutes`` of wall time with AdamW and a cosine learning rate over that time.
 
     ``init`` continues from a trained model (fine-tuning, e.g. with more augmentation); ``config`` is then its own.
+    ``history_p``: probability that an edit whose record names its source's JPEG history (``source_jpeg``) is drawn
+    with it.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -102,7 +117,9 @@ def fit(records: Sequence[Record], config: ResidualCNNConfig, minutes: float, ba
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     budget, start, losses = 60 * minutes, time.time(), []
     log = log_path.open("w") if log_path else None
-    stream = batches(images, labels, rng, batch, config.patch, augment_p, watermark_p)
+    histories = [r.info.get("source_jpeg") if r.label == 1 else None for r in records]
+    stream = batches(images, labels, rng, batch, config.patch, augment_p, watermark_p, histories=histories,
+                     history_p=history_p)
     for step, (x, y) in enumerate(stream, start=1):
         elapsed = time.time() - start
         if elapsed >= budget:
@@ -162,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--augment-p", type=float, default=0.5, help="share of images post-processed in training")
     parser.add_argument("--watermark-p", type=float, default=0.0, help="share of images given the SD watermark")
+    parser.add_argument("--history-p", type=float, default=0.0,
+                        help="share of edits re-saved with their source photo's JPEG tables")
     parser.add_argument("--init", type=Path, help="a model folder to continue training from")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -171,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     init = ResidualCNN.from_pretrained(args.init) if args.init else None
     model = fit(train_records, ResidualCNNConfig(), args.minutes, learning_rate=args.learning_rate,
                 augment_p=args.augment_p, seed=args.seed, log_path=args.out / LOG_FILE, init=init,
-                watermark_p=args.watermark_p)
+                watermark_p=args.watermark_p, history_p=args.history_p)
     model.save_pretrained(args.out)
     metrics = {
         "datasets": [str(d) for d in args.datasets],
@@ -180,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         "learning_rate": args.learning_rate,
         "augment_p": args.augment_p,
         "watermark_p": args.watermark_p,
+        "history_p": args.history_p,
         "train_minutes": round((time.time() - started) / 60, 1),
         "threads": args.threads,
         "parameters": sum(p.numel() for p in model.parameters()),
