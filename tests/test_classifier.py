@@ -105,6 +105,23 @@ def test_noise_step_is_gaussian_and_reproducible(camera_jpeg: Path) -> None:
         assert im.format == "JPEG" and im.size == (150, 100)
 
 
+def test_webp_step_compresses_in_place(camera_jpeg: Path) -> None:
+    """``webp<Q>`` is lossy WebP: the file keeps the decoded pixels, the same bytes every time."""
+    from generator.postprocess import PostProcess
+
+    image = load_media(camera_jpeg).image[:200, :300]
+    once = postprocess.apply_chain("resize0.5+webp80", image)
+    assert once == postprocess.apply_chain("resize0.5+webp80", image)
+    with Image.open(io.BytesIO(once)) as im:
+        assert im.format == "PNG" and im.size == (150, 100)
+    with Image.open(io.BytesIO(postprocess.apply_chain("webp80", image))) as im:
+        error = np.abs(np.asarray(im.convert("RGB")).astype(float) - image).mean()
+    assert 0.5 < error < 8.0  # lossy, but the same picture
+    for bad in ("webp0", "webp101", "webp80.5"):
+        with pytest.raises(ValueError, match="quality"):
+            PostProcess.parse(bad)
+
+
 def test_feature_cache_is_keyed_by_hash_and_version(dataset: Path, tmp_path: Path) -> None:
     records = load_dataset(dataset)[:4]
     cache = tmp_path / "cache.sqlite"
