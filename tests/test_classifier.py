@@ -222,12 +222,15 @@ def test_evaluate_cli_scores_held_out_photos_only(trained: tuple[Path, Path], da
     model, cache = trained
     out = tmp_path / "metrics.json"
     result = CliRunner().invoke(cli, ["evaluate", str(model), str(dataset), "--cache", str(cache),
-                                      "--conditions", "jpeg75", "--json", str(out)])
+                                      "--conditions", "jpeg75,webp80", "--json", str(out)])
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     assert metrics["as_is"]["overall"]["n"] == 2 * len(load_bundle(model).recipe["test_groups"])  # no training photo
-    assert list(metrics["postprocessing"]) == ["jpeg75"]
+    assert list(metrics["postprocessing"]) == ["jpeg75", "webp80"]  # a named condition and a plain chain
     assert "AUC" in result.output
+    bad = CliRunner().invoke(cli, ["evaluate", str(model), str(dataset), "--cache", str(cache),
+                                   "--conditions", "sepia"])
+    assert bad.exit_code == 2 and "sepia" in bad.output and "jpeg75+resize0.5" in bad.output
 
 
 @pytest.mark.slow

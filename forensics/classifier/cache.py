@@ -96,7 +96,7 @@ class FeatureCache:
 class Sample:
     """One file to featurize: ``path`` as stored, or after a post-processing ``variant``.
 
-    ``variant`` is ``""`` (the file itself), a name of :data:`postprocess.CONDITIONS`, or
+    ``variant`` is ``""`` (the file itself), a name of :data:`postprocess.CONDITIONS`, a chain of its grammar, or
     ``"aug<k>"``: the k-th random augmentation chain, seeded by the file's hash so it is reproducible.
     ``history`` (JSON of a :mod:`~forensics.classifier.history` JPEG history, or ``""``): the file is first re-saved
     with those tables, as its source photo was, then the variant's chain is applied.
@@ -117,12 +117,14 @@ class SampleFeatures:
 
 
 def _variant_chain(source_sha: str, variant: str) -> str:
-    """Post-processing chain of a variant: a condition's, or the k-th augmentation chain seeded by the file's hash."""
+    """Post-processing chain of a variant: a condition's, the k-th augmentation chain seeded by the file's hash,
+    or the variant itself when it is a chain of the grammar (``"webp80"``)."""
     if variant in postprocess.CONDITIONS:
         return postprocess.CONDITIONS[variant]
-    if variant.startswith("aug"):
+    if variant.startswith("aug") and variant[3:].isdigit():
         return postprocess.random_chain(np.random.default_rng(int(source_sha[:12], 16) + int(variant[3:])))
-    raise ValueError(f"unknown variant {variant!r}")
+    postprocess.parse_chain(variant)  # raises for anything else
+    return variant
 
 
 def _processed(data: bytes, history: str, chain: str) -> bytes:

@@ -30,16 +30,31 @@ CONDITIONS: dict[str, str] = {
 }
 
 
+def parse_chain(chain: str) -> tuple[float | None, float | None, PostProcess]:
+    """``chain`` split into its leading blur sigma and noise sigma (``None`` if absent) and the generator's steps.
+
+    Raises ``ValueError`` for a step that is not in the grammar (see the module docstring).
+    """
+    steps = chain.strip().lower().split("+")
+    blur = noise = None
+    try:
+        if steps[0].startswith("blur"):
+            blur = float(steps.pop(0)[4:])
+        if steps and steps[0].startswith("noise"):
+            noise = float(steps.pop(0)[5:])
+    except ValueError as exc:
+        raise ValueError(f"bad blur or noise step in {chain!r}") from exc
+    return blur, noise, PostProcess.parse("+".join(steps) or "none")
+
+
 def apply_chain(chain: str, image: np.ndarray) -> bytes:
     """File bytes of ``image`` (H x W x 3 uint8) after ``chain``, e.g. ``"blur0.8+noise2.0+resize0.5+jpeg75"``."""
-    steps = chain.split("+")
-    if steps[0].startswith("blur"):
-        image = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(float(steps.pop(0)[4:]))))
-    if steps and steps[0].startswith("noise"):
-        image = add_noise(image, float(steps.pop(0)[5:]))
-    im = Image.fromarray(image)
-    post = PostProcess.parse("+".join(steps) or "none")
-    data, _ = encode(post.apply(im), post, "png")
+    blur, noise, post = parse_chain(chain)
+    if blur is not None:
+        image = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(blur)))
+    if noise is not None:
+        image = add_noise(image, noise)
+    data, _ = encode(post.apply(Image.fromarray(image)), post, "png")
     return data
 
 

@@ -57,7 +57,8 @@ def print_summary(metrics: dict[str, Any], console: Console) -> None:
 @click.option("--include-train", is_flag=True,
               help="Also score records whose source photo the model trained on (excluded by default).")
 @click.option("--conditions", default="all", show_default=True,
-              help="Comma-separated post-processing conditions, 'all' or 'none'.")
+              help="Comma-separated post-processing conditions: names, chains such as 'webp80' or "
+                   "'resize0.5+jpeg85', 'all' (every named one) or 'none'.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the metrics as JSON.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Feature-extraction processes.")
 def evaluate(model: Path, datasets: tuple[Path, ...], cache: Path | None, include_train: bool, conditions: str,
@@ -76,11 +77,15 @@ def evaluate(model: Path, datasets: tuple[Path, ...], cache: Path | None, includ
         records = [r for r in records if r.group[:16] not in trained]
     if not records:
         raise click.UsageError("no record left to evaluate (all come from the model's training photos)")
-    chosen = {"all": list(postprocess.CONDITIONS), "none": []}.get(conditions) or conditions.split(",")
-    unknown = set(chosen) - set(postprocess.CONDITIONS)
-    if unknown:
-        raise click.BadParameter(f"unknown {sorted(unknown)}; known: {', '.join(postprocess.CONDITIONS)}",
-                                 param_hint="--conditions")
+    named = {"all": list(postprocess.CONDITIONS), "none": []}
+    chosen = [c for token in conditions.split(",") for c in named.get(token.strip(), [token.strip()])]
+    for condition in chosen:
+        if condition not in postprocess.CONDITIONS:
+            try:
+                postprocess.parse_chain(condition)
+            except ValueError as exc:
+                raise click.BadParameter(f"{exc}; named conditions: {', '.join(postprocess.CONDITIONS)}",
+                                         param_hint="--conditions") from exc
     metrics = evaluate_bundle(bundle, records, cache or default_cache_path(), chosen, jobs=jobs)
     print_summary(metrics, Console())
     if json_out is not None:
