@@ -61,6 +61,22 @@ def test_camera_jpeg_recompressed_at_q90_is_not_flagged(photos_dir: Path, name: 
     assert "frequency.compressed" in {f.code for f in evidence.findings}
 
 
+def test_lossy_webp_carries_the_compression_caveat_and_lossless_webp_does_not(photos_dir: Path) -> None:
+    from forensics.media.sniff import webp_is_lossy
+
+    photo = rgb_of(photos_dir / "kodak" / "kodak_kodim05.png")
+    icc = Image.open(photos_dir / "kodak" / "kodak_kodim05.png").info.get("icc_profile")
+    for options, lossy in (({"quality": 90}, True), ({"quality": 90, "exif": b"Exif\x00\x00MM\x00*"}, True),
+                           ({"lossless": True}, False)):
+        buf = io.BytesIO()
+        Image.fromarray(photo).save(buf, "WEBP", **options, **({"icc_profile": icc} if icc else {}))
+        assert webp_is_lossy(buf.getvalue()) is lossy  # simple and extended (VP8X) files alike
+        findings = {f.code: f for f in FrequencyAnalyzer().run(media_from_bytes(buf.getvalue())).findings}
+        assert ("frequency.compressed" in findings) is lossy
+        if lossy:
+            assert "WebP" in findings["frequency.compressed"].message
+
+
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_nearest_neighbour_x8_upsampling_is_separated(photos_dir: Path, fmt: str) -> None:
     photo = rgb_of(photos_dir / "kodak" / "kodak_kodim05.png")

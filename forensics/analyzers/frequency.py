@@ -35,6 +35,7 @@ import numpy as np
 from scipy import fft
 
 from forensics.analyzers.base import Analyzer, Finding, Heatmap, LinePlot, Severity
+from forensics.media.sniff import webp_is_lossy
 from forensics.signal import extract_tiles, laplacian_residual, tile_origins, tile_size_for, ycbcr
 from forensics.signal.tiles import GRID
 
@@ -373,4 +374,15 @@ class FrequencyAnalyzer(Analyzer):
                         Severity.INFO,
                     )
                 )
+        elif media.format == "WEBP" and webp_is_lossy(media.data):
+            findings.append(
+                Finding(
+                    "frequency.compressed",
+                    "The file is lossy WebP: compression removes much of the fine decoder texture that these "
+                    "features and the residual CNN measure, and outputs of real generators re-saved as WebP are "
+                    "mostly missed or left uncertain (benchmarks/transfer.py). A low score here is weak evidence "
+                    "of authenticity.",
+                    Severity.INFO,
+                )
+            )
         return findings

@@ -38,3 +38,14 @@ def sniff(head: bytes) -> Sniffed | None:
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):  # old QuickTime without ftyp
         return Sniffed("video", "MOV")
     return None
+
+
+def webp_is_lossy(data: bytes) -> bool:
+    """Whether a WebP file's image is VP8 (lossy) rather than VP8L (lossless): walks the RIFF chunks."""
+    offset = 12
+    while offset + 8 <= len(data):
+        fourcc, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if fourcc in (b"VP8 ", b"VP8L"):
+            return fourcc == b"VP8 "
+        offset += 8 + size + (size & 1)
+    return False
