@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -19,6 +20,19 @@ def _recipe() -> dict:
     return {"sources": {"camera": {"folder": "exif-samples", "every": 2, "min_side": 256, "originals": True},
                         "kodak": {"folder": "kodak", "take": 2}},
             "crop": 128}
+
+
+def _crop_dataset(recipe: dict, work: Path, label: str, fields: Callable[[Path], dict]) -> list[dict]:
+    """Prepare ``recipe`` in ``work`` and write ``work/dataset`` with one record per crop, as the generator writes
+    them (``fields`` adds a crop's own columns); returns the sources table."""
+    build.prepare(recipe, work)
+    sources = build._sources(work)
+    (work / "dataset").mkdir()
+    with (work / "dataset" / "metadata.jsonl").open("w") as fh:
+        for row in sources:
+            crop = Path(row["crop"])
+            fh.write(json.dumps({"file_name": str(crop.resolve()), "label": label, **fields(crop)}) + "\n")
+    return sources
 
 
 def test_prepare_crops_on_the_grid_and_holds_out_every_other_camera_photo(photos_dir: Path, tmp_path: Path) -> None:
@@ -38,16 +52,7 @@ def test_prepare_crops_on_the_grid_and_holds_out_every_other_camera_photo(photos
 
 def test_originals_join_their_crops_group_and_never_straddle_the_split(photos_dir: Path, tmp_path: Path) -> None:
     recipe = _recipe()
-    build.prepare(recipe, tmp_path)
-    sources = build._sources(tmp_path)
-    # A dataset of the crops as its real records, as the generator writes it.
-    dataset = tmp_path / "dataset"
-    dataset.mkdir()
-    with (dataset / "metadata.jsonl").open("w") as fh:
-        for row in sources:
-            fh.write(json.dumps({"file_name": str(Path(row["crop"]).resolve()), "label": "real",
-                                 "source_sha256": file_sha256(Path(row["crop"]))}) + "\n")
-
+    sources = _crop_dataset(recipe, tmp_path, "real", lambda crop: {"source_sha256": file_sha256(crop)})
     records = build.dataset_records(recipe, tmp_path)
     originals = [r for r in records if r.info.get("collection") == "camera original"]
     n_camera = sum(row["collection"] == "camera" for row in sources)
@@ -62,15 +67,8 @@ def test_originals_join_their_crops_group_and_never_straddle_the_split(photos_di
 
 
 def test_records_are_tagged_with_their_sources_collection_and_jpeg_history(photos_dir: Path, tmp_path: Path) -> None:
-    recipe = _recipe()
-    build.prepare(recipe, tmp_path)
-    sources = build._sources(tmp_path)
+    sources = _crop_dataset(_recipe(), tmp_path, "synthetic", lambda crop: {"source_file": crop.name})
     dataset = tmp_path / "dataset"
-    dataset.mkdir()
-    with (dataset / "metadata.jsonl").open("w") as fh:  # one edit per source, as the generator writes them
-        for row in sources:
-            fh.write(json.dumps({"file_name": str(Path(row["crop"]).resolve()), "label": "synthetic",
-                                 "source_file": Path(row["crop"]).name}) + "\n")
     build.tag_sources(dataset, sources)
     records = [json.loads(line) for line in (dataset / "metadata.jsonl").read_text().splitlines()]
     assert [r["collection"] for r in records] == [row["collection"] for row in sources]

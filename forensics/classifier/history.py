@@ -5,7 +5,8 @@ Most real photos carry a JPEG history: the camera's or the archive's compression
 such pairs, a detector can learn "block grid -> real" instead of the decoder's traces, and then calls any generated
 image real once it has been saved as a JPEG (Grommelt et al., "Fake or JPEG? Revealing Common Biases in Generated
 Image Detection Datasets", 2024). Re-saving each edit with its source photo's own quantisation tables makes the
-history as common on both sides, so it no longer tells them apart.
+history as common on both sides, so it no longer tells them apart. (Measured on this project's data it changed
+little: JPEG erases the decoder trace itself; see ``datasets/README.md``.)
 
 A history is plain data, ``{"qtables": [[64 ints], ...], "subsampling": int}`` (Pillow's JPEG save arguments), so a
 dataset can store it in ``metadata.jsonl`` next to each record.
