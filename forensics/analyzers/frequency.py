@@ -346,7 +346,19 @@ class FrequencyAnalyzer(Analyzer):
                     "synthetic",
                 )
             )
-        if features["blockiness"] > GRID_THRESHOLD:
+        if media.format == "WEBP" and webp_is_lossy(media.data):
+            # VP8's own 4x4 transforms and 16x16 macroblocks leave a grid of their own: no JPEG claims here
+            findings.append(
+                Finding(
+                    "frequency.compressed",
+                    "The file is lossy WebP: compression removes much of the fine decoder texture that these "
+                    "features and the residual CNN measure, and outputs of real generators re-saved as WebP are "
+                    "mostly missed or left uncertain (benchmarks/transfer.py). A low score here is weak evidence "
+                    "of authenticity.",
+                    Severity.INFO,
+                )
+            )
+        elif features["blockiness"] > GRID_THRESHOLD:
             findings.append(
                 Finding(
                     "frequency.compressed",
@@ -374,15 +386,4 @@ class FrequencyAnalyzer(Analyzer):
                         Severity.INFO,
                     )
                 )
-        elif media.format == "WEBP" and webp_is_lossy(media.data):
-            findings.append(
-                Finding(
-                    "frequency.compressed",
-                    "The file is lossy WebP: compression removes much of the fine decoder texture that these "
-                    "features and the residual CNN measure, and outputs of real generators re-saved as WebP are "
-                    "mostly missed or left uncertain (benchmarks/transfer.py). A low score here is weak evidence "
-                    "of authenticity.",
-                    Severity.INFO,
-                )
-            )
         return findings
