@@ -261,13 +261,15 @@ def test_evaluation_resaves_edits_as_their_sources_were(trained: tuple[Path, Pat
     assert "edits saved as their sources" in console.export_text()
 
 
-def test_scanner_uses_the_default_model_when_present() -> None:
+def test_scanner_uses_the_shipped_models_when_present() -> None:
     from forensics.classifier import DEFAULT_MODEL, load_default_combiner
+    from forensics.classifier.combiner import CombinerSet
 
     default = load_default_combiner()
     combiner = Scanner([]).combiner
     if (DEFAULT_MODEL / "model.skops").exists():
-        assert isinstance(default, TrainedCombiner) and combiner is default
+        assert isinstance(default, CombinerSet) and isinstance(combiner, CombinerSet)
+        assert combiner.members[0].folder == DEFAULT_MODEL and combiner.name == default.name
     else:
         assert default is None and isinstance(combiner, RuleCombiner)
 

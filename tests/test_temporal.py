@@ -53,7 +53,7 @@ def test_real_clips_are_not_flagged(analyzer, path):
     evidence = analyzer.run(load_media(path))
     assert evidence.status == "ok", evidence.reason
     assert evidence.score is not None and evidence.score < 0.35
-    assert evidence.features["pairs_measured"] >= 8
+    assert evidence.details["pairs_measured"] >= 8
     codes = {f.code for f in evidence.findings}
     assert "temporal.texture_flicker" not in codes
 

@@ -110,7 +110,7 @@ class TemporalAnalyzer(Analyzer):
     """
 
     name = "temporal"
-    version = "1.0"
+    version = "1.1"  # 1.1: the count of measured pairs left the features (it is in details): a length, not a trace
     description = "Texture flicker not explained by motion (frame-by-frame img2img stylization of video)."
     media_kinds: ClassVar[tuple[str, ...]] = ("video",)
     signal = True
@@ -341,7 +341,6 @@ def _aggregate(measured: list[tuple[_Sample, PairMeasure]]) -> dict[str, float]:
         features["motion_px"] + _MOTION_FLOOR_PX
     )
     features["flicker_hf_fraction"] = _high_frequency_fraction(_log_series(pairs))
-    features["pairs_measured"] = float(len(pairs))
     return features
 
 

@@ -19,7 +19,7 @@ from forensics.analyzers import registry
 from forensics.analyzers.base import Evidence, Severity
 from forensics.audit.custody import file_facts, sha256_file
 from forensics.audit.deadline import FileTimeout, deadline
-from forensics.classifier import DEFAULT_MODEL, load_default_combiner
+from forensics.classifier import load_default_combiner
 from forensics.media import MediaLimits
 from forensics.scan import Scanner, ScanReport
 from forensics.verdict import RuleCombiner
@@ -66,7 +66,7 @@ class FileAnalyser:
         timeout_s: wall-clock limit of one file's analysis, in seconds (``None``: none); see
             :mod:`forensics.audit.deadline`.
 
-    The combiner is the shipped trained model when there is one (its model file is hashed
+    The combiner is the shipped trained models when there are some (their model files are hashed
     for the custody record), else the documented rule combiner.
     """
 
@@ -75,19 +75,17 @@ class FileAnalyser:
     ) -> None:
         self.timeout_s = timeout_s
         trained = load_default_combiner()  # scikit-learn and skops load only if a model is shipped
-        self.trained_model = None
+        self.model_files: dict[str, str] = {}  # verdict model name -> SHA-256 of its model file
         if trained is not None:
             from forensics.classifier.bundle import MODEL_FILE
 
-            self.trained_model = (trained.name, sha256_file(DEFAULT_MODEL / MODEL_FILE))
+            self.model_files = {m.name: sha256_file(m.folder / MODEL_FILE) for m in trained.members if m.folder}
         chosen = [] if analyzers == [] else registry.create_all(analyzers)  # create_all([]) would mean "all"
         self.scanner = Scanner(chosen, trained or RuleCombiner(), limits)
 
     def model_sha256(self, model: str | None) -> str | None:
         """SHA-256 of the model file behind verdict model ``model`` (``None`` for a rule, which has no file)."""
-        if self.trained_model is not None and model == self.trained_model[0]:
-            return self.trained_model[1]
-        return None
+        return self.model_files.get(model or "")
 
     def analyse(self, task: Task) -> Outcome:
         """Scan one file and build its outcome (see :func:`analyse`)."""

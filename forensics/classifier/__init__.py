@@ -1,4 +1,6 @@
-"""The trained, calibrated classifier over signal features, its evaluation and the shipped default model.
+"""The trained, calibrated classifiers over signal features, their evaluation and the shipped models.
+
+``models/default`` judges stills and ``models/video`` clips; :func:`load_default_combiner` joins them.
 
 >>> combiner = load_default_combiner()      # doctest: +SKIP
 >>> Scanner(combiner=combiner).scan("photo.jpg").verdict  # doctest: +SKIP
@@ -16,9 +18,11 @@ from typing import TYPE_CHECKING
 from forensics.config import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from forensics.classifier.combiner import TrainedCombiner
+    from forensics.classifier.combiner import CombinerSet, TrainedCombiner
 
-DEFAULT_MODEL = PROJECT_ROOT / "models" / "default"
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "default"  # stills
+VIDEO_MODEL = PROJECT_ROOT / "models" / "video"  # clips
+SHIPPED_MODELS = (DEFAULT_MODEL, VIDEO_MODEL)
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +33,22 @@ def load_combiner(folder: str | Path) -> TrainedCombiner:
     from forensics.classifier.bundle import load_bundle
     from forensics.classifier.combiner import TrainedCombiner
 
-    return TrainedCombiner(load_bundle(folder))
+    return TrainedCombiner(load_bundle(folder), folder=Path(folder))
 
 
-def load_default_combiner() -> TrainedCombiner | None:
-    """The combiner of ``models/default``, or ``None`` if there is none or it cannot be loaded safely."""
-    if not (DEFAULT_MODEL / "model.skops").exists():
-        return None
-    try:
-        return load_combiner(DEFAULT_MODEL)
-    except (OSError, ValueError) as exc:  # a broken or untrusted bundle must not stop a scan
-        log.warning("default model not loaded, falling back to the rule combiner: %s", exc)
-        return None
+def load_default_combiner() -> CombinerSet | None:
+    """The shipped models (:data:`SHIPPED_MODELS`) that load safely, as one combiner; ``None`` if none does."""
+    from forensics.classifier.combiner import CombinerSet
+
+    members = []
+    for folder in SHIPPED_MODELS:
+        if not (folder / "model.skops").exists():
+            continue
+        try:
+            members.append(load_combiner(folder))
+        except (OSError, ValueError) as exc:  # a broken or untrusted bundle must not stop a scan
+            log.warning("model %s not loaded; files it would judge get the rule combiner: %s", folder, exc)
+    return CombinerSet(members) if members else None
 
 
-__all__ = ["DEFAULT_MODEL", "load_combiner", "load_default_combiner"]
+__all__ = ["DEFAULT_MODEL", "SHIPPED_MODELS", "VIDEO_MODEL", "load_combiner", "load_default_combiner"]

@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from forensics.analyzers import registry
 from forensics.classifier.bundle import Bundle
 from forensics.classifier.evaluate import BREAKDOWN_KEYS
 
@@ -128,10 +129,34 @@ text-align:right}td:first-child,th:first-child{text-align:left}.met{color:#070}.
 img{margin:.5em}pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.8em}"""
 
 
+def _judges_clips(bundle: Bundle) -> bool:
+    """Whether every analyzer of the bundle's features applies to video only (a model of clips, not stills)."""
+    return all(registry.analyzer_class(name).media_kinds == ("video",) for name in bundle.schema.analyzers)
+
+
+def _not_judged(metrics: dict[str, Any]) -> str:
+    """A sentence on held-out files the model could not judge (too few features measured), or ``""``."""
+    count = metrics.get("as_is", {}).get("overall", {}).get("not_judged", 0)
+    return (f"{count} held-out files had too few of the model's features measured (the scan's rule combiner judges "
+            "such files) and are not in the figures." if count else "")
+
+
+LIMITS_STILLS = ("Trained on img2img edits and autoencoder round trips of a few hundred photos (generators listed in "
+                 "the recipe). Scores on other generators, heavy processing or screenshots are extrapolation; an "
+                 "uncertain or low score is not proof of authenticity. Compression hides decoder traces: on real "
+                 "generators' output re-saved as JPEG the loss is larger than the round-trip rows above show "
+                 "(benchmarks/transfer.py measures it).")
+LIMITS_CLIPS = ("Trained on frame-by-frame img2img stylizations of a few clips (generators listed in the recipe): "
+                "texture re-synthesised in every frame. Video generators that keep texture coherent over time "
+                "(text- or image-to-video models) are not what it learned; an uncertain or low score is not proof "
+                "of authenticity.")
+
+
 def render_card(bundle: Bundle) -> str:
     """The HTML model card of a bundle whose ``metrics`` come from :func:`forensics.classifier.evaluate.evaluate`."""
     m, recipe, schema = bundle.metrics, bundle.recipe, bundle.schema
     as_is = m.get("as_is", {})
+    sources = "source clips" if _judges_clips(bundle) else "source photos"
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Model card: {html.escape(bundle.name)}</title>"
              f"<style>{_STYLE}</style></head><body>",
              f"<h1>Model card: {html.escape(bundle.name)} (version {html.escape(bundle.version)})</h1>",
@@ -140,14 +165,17 @@ def render_card(bundle: Bundle) -> str:
              "Metadata is kept out of the features (no shortcut on EXIF or format); a decisive metadata finding "
              "(C2PA AI assertion, generation parameters, watermark) overrides the classifier. Probabilities inside "
              "the uncertain band (0.35-0.65) are reported as <em>uncertain</em>. All numbers below are measured on "
-             "source photos held out from training (edits of one photo never straddle the split).</p>",
-             "<h2>Targets</h2><p>Measured value (95 % bootstrap interval, source photos resampled).</p>"
-             "<table><tr><th>target</th><th>measured</th><th>status</th></tr>"]
-    for row in target_table(m):
-        status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
-        parts.append(f"<tr><td>{html.escape(row['target'])}</td><td>{_measured(row)}</td>"
-                     f"<td class='{'met' if row['met'] else 'missed'}'>{status}</td></tr>")
-    parts.append("</table>")
+             f"{sources} held out from training (edits of one source never straddle the split). "
+             f"{html.escape(_not_judged(m))}</p>"]
+    targets = target_table(m)
+    if any(row["value"] is not None for row in targets):
+        parts.append("<h2>Targets</h2><p>Measured value (95 % bootstrap interval, source photos resampled).</p>"
+                     "<table><tr><th>target</th><th>measured</th><th>status</th></tr>")
+        for row in targets:
+            status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
+            parts.append(f"<tr><td>{html.escape(row['target'])}</td><td>{_measured(row)}</td>"
+                         f"<td class='{'met' if row['met'] else 'missed'}'>{status}</td></tr>")
+        parts.append("</table>")
     if as_is:
         parts.append("<h2>Held-out metrics</h2>")
         parts.append(_table({"all": as_is["overall"], "strength >= 0.3": as_is["strength>=0.3"]}, "subset"))
@@ -174,11 +202,8 @@ def render_card(bundle: Bundle) -> str:
     shown = {k: v for k, v in recipe.items() if k not in ("train_groups", "test_groups")}
     parts.append("<h2>Training recipe</h2><pre>" + html.escape(json.dumps(shown, indent=2)) + "</pre>")
     parts.append("<h2>Features</h2><p>" + html.escape(", ".join(schema.names)) + "</p>")
-    parts.append("<h2>Limits</h2><p>Trained on img2img edits and autoencoder round trips of a few hundred photos "
-                 "(generators listed in the recipe). Scores on other generators, heavy processing or screenshots "
-                 "are extrapolation; an <em>uncertain</em> or low score is not proof of authenticity. Compression "
-                 "hides decoder traces: on real generators' output re-saved as JPEG the loss is larger than the "
-                 "round-trip rows above show (<code>benchmarks/transfer.py</code> measures it).</p>")
+    limits = LIMITS_CLIPS if _judges_clips(bundle) else LIMITS_STILLS
+    parts.append(f"<h2>Limits</h2><p>{html.escape(limits)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -214,15 +239,19 @@ def render_summary(bundle: Bundle) -> str:
     experts = [bundle.schema.names[j] for j in getattr(bundle.model, "expert_columns", ())]
     pooled = (f" The log-odds of the boosting (on the other features) and of {', '.join(experts)} are averaged, then "
               "calibrated." if experts else "")
+    sources = "source clips" if _judges_clips(bundle) else "source photos"
     parts = [f"# Model `{bundle.name}` (version {bundle.version})", "",
              f"Calibrated gradient boosting over {len(bundle.schema.names)} signal features of "
              f"{', '.join(bundle.schema.analyzers)}.{pooled} Full card with plots: `card.html`; numbers: "
-             "`metrics.json`; training recipe: `recipe.json`. All metrics on source photos held out from training.", "",
-             "## Targets", "", "Measured value (95 % bootstrap interval, source photos resampled).", "",
-             "| target | measured | status |", "|---|---|---|"]
-    for row in target_table(m):
-        status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
-        parts.append(f"| {row['target']} | {_measured(row)} | {status} |")
+             f"`metrics.json`; training recipe: `recipe.json`. All metrics on {sources} held out from training. "
+             f"{_not_judged(m)}".rstrip()]
+    targets = target_table(m)
+    if any(row["value"] is not None for row in targets):
+        parts += ["", "## Targets", "", "Measured value (95 % bootstrap interval, source photos resampled).", "",
+                  "| target | measured | status |", "|---|---|---|"]
+        for row in targets:
+            status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
+            parts.append(f"| {row['target']} | {_measured(row)} | {status} |")
     as_is = m.get("as_is", {})
     if as_is:
         parts += ["", "## Held out, files as generated", "",
@@ -240,4 +269,5 @@ def render_summary(bundle: Bundle) -> str:
                   _md_table(saved_as_source_rows(m["saved_as_source"]), "edits")]
     if m.get("extra_real"):
         parts += ["", "## Unseen real camera photos", "", _md_table({"all": m["extra_real"]["overall"]}, "subset")]
+    parts += ["", "## Limits", "", LIMITS_CLIPS if _judges_clips(bundle) else LIMITS_STILLS]
     return "\n".join(parts) + "\n"

@@ -35,6 +35,12 @@ class Record:
     info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
+def is_still(record: Record) -> bool:
+    """Whether the record is a still image: post-processing chains (augmentations, evaluation conditions) apply to
+    stills only. The video generator marks its clips ``media_kind: video``."""
+    return record.info.get("media_kind", "image") == "image"
+
+
 def parse_label(value: object) -> int:
     """1 for a synthetic label, 0 for a real one; ``ValueError`` otherwise."""
     text = str(value).strip().lower()

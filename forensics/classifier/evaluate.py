@@ -21,7 +21,8 @@ from sklearn.metrics import roc_curve
 from forensics.classifier import postprocess
 from forensics.classifier.bundle import Bundle
 from forensics.classifier.cache import Sample, extract
-from forensics.classifier.dataset import Record
+from forensics.classifier.combiner import MIN_COVERAGE
+from forensics.classifier.dataset import Record, is_still
 from forensics.classifier.history import source_history
 from forensics.classifier.metrics import bootstrap_intervals, detection_metrics, reliability_curve
 
@@ -38,6 +39,7 @@ class Predictions:
     records: list[Record]
     y: np.ndarray  # (n,) int labels
     p: np.ndarray  # (n,) float probabilities
+    not_judged: int = 0  # records left out: too few of the model's features measured (the scan's rule judges them)
 
     def attribute(self, key: str) -> list[Any]:
         return [r.info.get(key) for r in self.records]
@@ -62,8 +64,11 @@ def predict_records(
     else:
         samples = [Sample(r.path, condition) for r in records]
     rows = [s.features for s in extract(samples, bundle.schema.analyzers, cache_path, jobs)]
-    p = bundle.model.predict_proba(bundle.schema.matrix(rows))[:, 1]
-    return Predictions(condition, list(records), np.array([r.label for r in records]), p)
+    X = bundle.schema.matrix(rows)
+    judged = np.isfinite(X).mean(axis=1) >= MIN_COVERAGE  # as the scan's combiner decides
+    kept = [r for r, keep in zip(records, judged, strict=True) if keep]
+    p = bundle.model.predict_proba(X[judged])[:, 1] if judged.any() else np.zeros(0)
+    return Predictions(condition, kept, np.array([r.label for r in kept], dtype=int), p, int((~judged).sum()))
 
 
 def _strength_key(value: Any) -> str | None:
@@ -95,7 +100,7 @@ def strong_edits(pred: Predictions) -> np.ndarray:
 
 def summarize(pred: Predictions) -> dict[str, Any]:
     """Overall metrics and every breakdown of one condition; bootstrap intervals where the targets are stated."""
-    out: dict[str, Any] = {"overall": pred.metrics(intervals=True),
+    out: dict[str, Any] = {"overall": {**pred.metrics(intervals=True), "not_judged": pred.not_judged},
                            "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True)}
     for key in BREAKDOWN_KEYS:
         per_value = breakdown(pred, key, intervals=key == "strength")
@@ -120,7 +125,7 @@ def evaluate(
     condition_records: Sequence[Record] | None = None,
     jobs: int = 1,
 ) -> dict[str, Any]:
-    """Evaluate ``bundle`` on held-out ``records``, and on ``condition_records`` (default: the same)
+    """Evaluate ``bundle`` on held-out ``records``, and on the stills of ``condition_records`` (default: the same)
     after each post-processing condition. Returns a JSON-serialisable dict::
 
         {"as_is": {"overall": {...}, "strength>=0.3": {...}, "strength": {"0.10": {...}}, "scheduler": ...},
@@ -132,8 +137,8 @@ def evaluate(
     both_classes = len(set(as_is.y.tolist())) == 2
     result: dict[str, Any] = {"as_is": summarize(as_is), "curves": curves(as_is) if both_classes else {},
                               "postprocessing": {}}
-    processed = list(condition_records) if condition_records is not None else list(records)
-    for condition in conditions:
+    processed = [r for r in (records if condition_records is None else condition_records) if is_still(r)]
+    for condition in conditions if processed else ():
         result["postprocessing"][condition] = _condition_summary(
             predict_records(bundle, processed, cache_path, condition, jobs))
     if both_classes and any(source_history(r) for r in records):
@@ -143,5 +148,6 @@ def evaluate(
 
 
 def _condition_summary(pred: Predictions) -> dict[str, Any]:
-    return {**pred.metrics(intervals=True), "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True),
+    return {**pred.metrics(intervals=True), "not_judged": pred.not_judged,
+            "strength>=0.3": pred.metrics(strong_edits(pred), intervals=True),
             "kind": breakdown(pred, "kind")}

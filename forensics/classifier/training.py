@@ -18,7 +18,8 @@ from forensics.analyzers import registry
 from forensics.classifier.bundle import Bundle, save_bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.card import render_card, render_summary
-from forensics.classifier.dataset import Record, split_by_group
+from forensics.classifier.combiner import MIN_COVERAGE
+from forensics.classifier.dataset import Record, is_still, split_by_group
 from forensics.classifier.estimator import CalibratedBoostingClassifier
 from forensics.classifier.evaluate import evaluate
 from forensics.classifier.features import FeatureSchema
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def training_samples(records: Sequence[Record], augment: int,
                      match_history: bool = False) -> tuple[list[Sample], list[Record]]:
-    """Each record as is plus ``augment`` random post-processing chains of it (both classes alike).
+    """Each record as is plus, for stills, ``augment`` random post-processing chains of it (both classes alike).
 
     ``match_history``: every sample of an edit whose record names its source photo's JPEG history (``source_jpeg``)
     is first re-saved with it, so a JPEG history is as common among edits as among the photos they came from
@@ -38,7 +39,7 @@ def training_samples(records: Sequence[Record], augment: int,
     samples, owners = [], []
     for record in records:
         history = source_history(record) if match_history else ""
-        for variant in ["", *(f"aug{k}" for k in range(augment))]:
+        for variant in ["", *(f"aug{k}" for k in range(augment if is_still(record) else 0))]:
             samples.append(Sample(record.path, variant, history))
             owners.append(record)
     return samples, owners
@@ -72,6 +73,14 @@ def fit_bundle(
     if not schema.names:
         raise ValueError(f"no features measured by {list(analyzer_names)} on the training set")
     X = schema.matrix(rows)
+    # A file the analyzers could hardly measure (a clip too short, a blank picture) carries no evidence to learn
+    # from; the combiner never scores such a file either (it falls back to the rule).
+    measured = np.isfinite(X).mean(axis=1) >= MIN_COVERAGE
+    if not measured.all():
+        log.info("left out %d samples with too few measured features", int((~measured).sum()))
+    X = X[measured]
+    samples = [s for s, keep in zip(samples, measured, strict=True) if keep]
+    owners = [r for r, keep in zip(owners, measured, strict=True) if keep]
     y = np.array([r.label for r in owners])
     groups = np.array([r.group for r in owners])
     params["expert_columns"] = tuple(schema.names.index(n) for n in experts)

@@ -47,6 +47,9 @@ def print_summary(metrics: dict[str, Any], console: Console) -> None:
         for name, m in rows.items():
             table.add_row(name, *(_cell(m.get(c, float("nan"))) for c in SHOWN))
         console.print(table)
+    if skipped := as_is.get("overall", {}).get("not_judged"):
+        console.print(f"{skipped} files had too few of the model's features measured: not judged by the model "
+                      "(a scan leaves them to the rule combiner), not counted above.")
 
 
 @click.command()
