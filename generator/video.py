@@ -186,6 +186,10 @@ class VideoRecipe:
                           steps=self.steps, guidance=self.guidance, seed=self.seed, scheduler=self.scheduler)
 
 
+def _digest(values: list, length: int) -> str:
+    return hashlib.sha256(json.dumps(values).encode()).hexdigest()[:length]
+
+
 def list_videos(specs: Iterable[str], limit: int | None = None) -> list[Path]:
     """Video files from folders (recursive, sorted) and single files, first ``limit`` of them."""
     found: list[Path] = []
@@ -238,13 +242,15 @@ class VideoDatasetBuilder:
         ]
 
     def file_name(self, clip: Clip, strength: float | None, noise: str | None) -> str:
-        stem = f"{clip.path.stem}-{clip.sha256[:8]}"
-        if strength is None:
-            return f"real/{stem}.mp4"
+        """Named by the settings that shape the file: runs that decode or encode a source differently (another
+        stride, size or quality) get their own real copy, as their edits are their own."""
         r = self.recipe
-        key = json.dumps([r.model, r.vae, r.style, r.steps, r.guidance, r.seed, r.scheduler, strength, noise,
-                          r.max_frames, r.stride, r.long_side, r.crf])
-        return f"edited/{stem}-i2i-{hashlib.sha256(key.encode()).hexdigest()[:10]}.mp4"
+        stem = f"{clip.path.stem}-{clip.sha256[:8]}"
+        encoding = [r.max_frames, r.stride, r.long_side, r.crf]
+        if strength is None:
+            return f"real/{stem}-{_digest(encoding, 8)}.mp4"
+        key = [r.model, r.vae, r.style, r.steps, r.guidance, r.seed, r.scheduler, strength, noise, *encoding]
+        return f"edited/{stem}-i2i-{_digest(key, 10)}.mp4"
 
     def run(self, progress: Callable[[str], Any] | None = None) -> VideoSummary:
         """Produce every missing clip and merge ``metadata.jsonl``; ``progress(file_name)`` after each clip."""

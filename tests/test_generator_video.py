@@ -7,6 +7,7 @@ The stylization runs the real diffusers img2img pipeline with the built-in tiny 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -56,6 +57,17 @@ def test_recipe_validation(tmp_path):
         VideoRecipe(sources=[str(SMALL)], out=str(tmp_path), noise=["sometimes"]).validate()
     with pytest.raises(ValueError, match="style"):
         VideoRecipe(sources=[str(SMALL)], out=str(tmp_path), style="no-such-style").validate()
+
+
+def test_each_clip_setting_gets_its_own_real_copy(tmp_path):
+    """A run at another frame rate (or size, or quality) must not reuse a real copy encoded otherwise."""
+    recipe = VideoRecipe(sources=[str(SMALL)], out=str(tmp_path), max_frames=6, long_side=64, strengths=[])
+    assert VideoDatasetBuilder(recipe).run().written == {"real": 1, "edited": 0}
+    halved = VideoDatasetBuilder(replace(recipe, stride=2)).run()
+    assert halved.written == {"real": 1, "edited": 0} and halved.skipped == 0
+    records = [json.loads(line) for line in (tmp_path / "metadata.jsonl").read_text().splitlines()]
+    fps = sorted(r["fps"] for r in records)
+    assert len(records) == 2 and fps[1] == pytest.approx(2 * fps[0], rel=1e-3)
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,8 @@ LIMITS_STILLS = ("Trained on img2img edits and autoencoder round trips of a few 
                  "generators' output re-saved as JPEG the loss is larger than the round-trip rows above show "
                  "(benchmarks/transfer.py measures it).")
 LIMITS_CLIPS = ("Trained on frame-by-frame img2img stylizations of a few clips (generators listed in the recipe): "
-                "texture re-synthesised in every frame. Video generators that keep texture coherent over time "
+                "texture re-synthesised in every frame. A static shot stylized with the same initial noise in every "
+                "frame does not flicker and is missed, and video generators that keep texture coherent over time "
                 "(text- or image-to-video models) are not what it learned; an uncertain or low score is not proof "
                 "of authenticity.")
 
@@ -167,7 +168,7 @@ def render_card(bundle: Bundle) -> str:
              "the uncertain band (0.35-0.65) are reported as <em>uncertain</em>. All numbers below are measured on "
              f"{sources} held out from training (edits of one source never straddle the split). "
              f"{html.escape(_not_judged(m))}</p>"]
-    targets = target_table(m)
+    targets = [] if _judges_clips(bundle) else target_table(m)  # the targets are stated for stills
     if any(row["value"] is not None for row in targets):
         parts.append("<h2>Targets</h2><p>Measured value (95 % bootstrap interval, source photos resampled).</p>"
                      "<table><tr><th>target</th><th>measured</th><th>status</th></tr>")
@@ -245,7 +246,7 @@ def render_summary(bundle: Bundle) -> str:
              f"{', '.join(bundle.schema.analyzers)}.{pooled} Full card with plots: `card.html`; numbers: "
              f"`metrics.json`; training recipe: `recipe.json`. All metrics on {sources} held out from training. "
              f"{_not_judged(m)}".rstrip()]
-    targets = target_table(m)
+    targets = [] if _judges_clips(bundle) else target_table(m)
     if any(row["value"] is not None for row in targets):
         parts += ["", "## Targets", "", "Measured value (95 % bootstrap interval, source photos resampled).", "",
                   "| target | measured | status |", "|---|---|---|"]
