@@ -90,7 +90,7 @@ def unseen_photos() -> list[Path]:
 
 
 def tally(title: str, verdicts: list[Verdict | None], positive: bool) -> str:
-    """One line: how many verdicts are right, uncertain, wrong, or missing (no usable file or copy)."""
+    """One line: how many verdicts are right, uncertain, wrong, or missing (not judged by the model)."""
     labels = [v.label if v else "error" for v in verdicts]
     right = labels.count("synthetic" if positive else "no_synthetic_evidence")
     wrong = labels.count("no_synthetic_evidence" if positive else "synthetic")
@@ -99,23 +99,27 @@ def tally(title: str, verdicts: list[Verdict | None], positive: bool) -> str:
 
 
 def verdicts_after(scanner: Scanner, files: list[Path], chain: str | None) -> list[Verdict | None]:
-    """The scanner's verdict on each file as it is (``chain`` None) or re-saved through a post-processing chain.
+    """The model's verdict on each file as it is (``chain`` None) or re-saved through a post-processing chain.
 
-    Animations, videos and stills too small for the chain give ``None``: there is no such copy to judge.
+    ``None`` where the model does not judge: animations and videos (no chain copies them; the model of stills does
+    not measure them), and files whose features it could not measure (a blank picture), which a scan leaves to the
+    rule combiner.
     """
     out: list[Verdict | None] = []
     for path in files:
+        verdict = None
         if chain is None:
-            out.append(scanner.scan(path).verdict)
-            continue
-        try:
-            media = load_media(path)
-        except MediaError:
-            out.append(None)
-            continue
-        still = media.kind == "image" and media.frame_count == 1 and min(media.width, media.height) >= MIN_SIDE
-        copy = media_from_bytes(postprocess.apply_chain(chain, media.image)) if still else None
-        out.append(scanner.analyse(copy)[1] if copy else None)
+            verdict = scanner.scan(path).verdict
+        else:
+            try:
+                media = load_media(path)
+            except MediaError:
+                out.append(None)
+                continue
+            still = media.kind == "image" and media.frame_count == 1 and min(media.width, media.height) >= MIN_SIDE
+            if still:
+                verdict = scanner.analyse(media_from_bytes(postprocess.apply_chain(chain, media.image)))[1]
+        out.append(verdict if verdict is not None and verdict.model == scanner.combiner.name else None)
     return out
 
 

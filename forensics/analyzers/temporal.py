@@ -62,8 +62,8 @@ if TYPE_CHECKING:
 # of 6 of them by ``generator.video`` (built-in tiny model + TAESD, shared noise; strength 0.3 and 0.5 at CFG 7.5,
 # 0.3 at CFG 1) gave -3.7 to -2.7 (18 clips). The centre sits in that gap; the scale puts the highest real clip at
 # 0.21 and the lowest stylized clip at 0.80. Few clips and one (random-weight) generator: treat the score as a
-# measured rule, not a calibrated probability. Per-frame fresh noise breaks continuity altogether (see
-# ``_DISCONTINUOUS_SCORE_CAP``).
+# measured rule, not a calibrated probability (models/video, trained on these features, gives that). Per-frame
+# fresh noise breaks continuity altogether (see ``_DISCONTINUOUS_SCORE_CAP``).
 _MOTION_FLOOR_PX = 0.2
 _SCORE_CENTER = -4.05
 _SCORE_SCALE = 0.25
