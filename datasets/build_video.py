@@ -28,7 +28,7 @@ def generate(recipe: dict, work: Path) -> None:
 
     sources = [str(data_root() / recipe["sources"])]
     for run in recipe["runs"]:
-        spec = VideoRecipe(sources=sources, out=str(work / "dataset"), **recipe["clip"], **run)
+        spec = VideoRecipe(sources=sources, out=str(work / "dataset"), **{**recipe["clip"], **run})
         summary = VideoDatasetBuilder(spec).run()
         log.info("run %s: %s", json.dumps(run), summary)
 

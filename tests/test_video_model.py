@@ -54,6 +54,8 @@ def test_a_model_of_clips_trains_without_still_processing(clips, tmp_path):
     assert metrics["postprocessing"] == {}
     overall = metrics["as_is"]["overall"]
     assert overall["n"] == 9 and overall["not_judged"] == 3 and overall["n_synthetic"] == 6
+    assert set(metrics["as_is"]["noise"]) == {"shared", "per-frame"}  # each noise mode's clips against the reals
+    assert metrics["as_is"]["noise"]["shared"]["n"] == 6
 
 
 def test_shipped_models_form_one_combiner():

@@ -26,7 +26,8 @@ from forensics.classifier.dataset import Record, is_still
 from forensics.classifier.history import source_history
 from forensics.classifier.metrics import bootstrap_intervals, detection_metrics, reliability_curve
 
-BREAKDOWN_KEYS = ("kind", "strength", "scheduler", "model_id", "vae", "collection")
+# noise (shared or per-frame initial noise) and long_side (frame size) are written by the video generator only.
+BREAKDOWN_KEYS = ("kind", "strength", "scheduler", "model_id", "vae", "collection", "noise", "long_side")
 SAVED_AS_SOURCE = "edits saved as their sources"
 STRONG_EDIT = 0.3  # the targets distinguish edits of strength >= 0.3 from lighter ones
 
