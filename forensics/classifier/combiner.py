@@ -30,6 +30,11 @@ from forensics.verdict import UNCERTAIN_BAND, RuleCombiner, Verdict, decisive_fi
 MIN_COVERAGE = 0.5
 
 
+def coverage(X: np.ndarray) -> np.ndarray:
+    """Fraction (0-1) of the features measured (finite) in each row of X (n_samples, n_features), shape (n_samples,)."""
+    return np.isfinite(X).mean(axis=1) if X.shape[1] else np.zeros(len(X))
+
+
 class TrainedCombiner:
     """Implements :class:`forensics.verdict.Combiner` with a trained :class:`Bundle`."""
 
@@ -46,14 +51,12 @@ class TrainedCombiner:
 
     def coverage(self, evidence: Sequence[Evidence]) -> float:
         """Fraction (0-1) of the model's features that ``evidence`` measured."""
-        x = self.bundle.schema.vector(evidence)
-        return float(np.isfinite(x).mean()) if x.size else 0.0
+        return float(coverage(self.bundle.schema.vector(evidence)[None, :])[0])
 
     def probability(self, evidence: Sequence[Evidence]) -> tuple[float, float]:
         """(calibrated P(synthetic), fraction of the model's features that were measured) for one file."""
-        x = self.bundle.schema.vector(evidence)
-        p = float(self.bundle.model.predict_proba(x[None, :])[0, 1])
-        return p, self.coverage(evidence)
+        x = self.bundle.schema.vector(evidence)[None, :]
+        return float(self.bundle.model.predict_proba(x)[0, 1]), float(coverage(x)[0])
 
     def verdict(self, evidence: Sequence[Evidence]) -> Verdict:
         forced = decisive_finding_verdict(evidence, self.name)

@@ -21,7 +21,7 @@ from sklearn.metrics import roc_curve
 from forensics.classifier import postprocess
 from forensics.classifier.bundle import Bundle
 from forensics.classifier.cache import Sample, extract
-from forensics.classifier.combiner import MIN_COVERAGE
+from forensics.classifier.combiner import MIN_COVERAGE, coverage
 from forensics.classifier.dataset import Record, is_still
 from forensics.classifier.history import source_history
 from forensics.classifier.metrics import bootstrap_intervals, detection_metrics, reliability_curve
@@ -66,7 +66,7 @@ def predict_records(
         samples = [Sample(r.path, condition) for r in records]
     rows = [s.features for s in extract(samples, bundle.schema.analyzers, cache_path, jobs)]
     X = bundle.schema.matrix(rows)
-    judged = np.isfinite(X).mean(axis=1) >= MIN_COVERAGE  # as the scan's combiner decides
+    judged = coverage(X) >= MIN_COVERAGE  # as the scan's combiner decides
     kept = [r for r, keep in zip(records, judged, strict=True) if keep]
     p = bundle.model.predict_proba(X[judged])[:, 1] if judged.any() else np.zeros(0)
     return Predictions(condition, kept, np.array([r.label for r in kept], dtype=int), p, int((~judged).sum()))

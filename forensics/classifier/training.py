@@ -18,7 +18,7 @@ from forensics.analyzers import registry
 from forensics.classifier.bundle import Bundle, save_bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.card import render_card, render_summary
-from forensics.classifier.combiner import MIN_COVERAGE
+from forensics.classifier.combiner import MIN_COVERAGE, coverage
 from forensics.classifier.dataset import Record, is_still, split_by_group
 from forensics.classifier.estimator import CalibratedBoostingClassifier
 from forensics.classifier.evaluate import evaluate
@@ -75,7 +75,7 @@ def fit_bundle(
     X = schema.matrix(rows)
     # A file the analyzers could hardly measure (a clip too short, a blank picture) carries no evidence to learn
     # from; the combiner never scores such a file either (it falls back to the rule).
-    measured = np.isfinite(X).mean(axis=1) >= MIN_COVERAGE
+    measured = coverage(X) >= MIN_COVERAGE
     if not measured.all():
         log.info("left out %d samples with too few measured features", int((~measured).sum()))
     X = X[measured]
