@@ -65,10 +65,13 @@ def fit_bundle(
     versions = registry.versions(list(analyzer_names))
     params = dict(params or {})
     # Experts are named in recipes ("residual-cnn.mean_logit"); their analyzers' other features stay out entirely.
+    # So do excluded features: ones whose values depend on how much of a file the training files let an analyzer see.
     experts = list(params.pop("expert_features", ()))
+    excluded = set(params.pop("exclude_features", ()))
     expert_analyzers = {name.split(".")[0] for name in experts}
     schema = FeatureSchema.from_rows(rows, versions)
-    kept = tuple(n for n in schema.names if n.split(".")[0] not in expert_analyzers or n in experts)
+    kept = tuple(n for n in schema.names
+                 if n not in excluded and (n.split(".")[0] not in expert_analyzers or n in experts))
     schema = FeatureSchema(kept, schema.versions)
     if not schema.names:
         raise ValueError(f"no features measured by {list(analyzer_names)} on the training set")
