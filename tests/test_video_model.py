@@ -46,9 +46,11 @@ def test_a_model_of_clips_trains_without_still_processing(clips, tmp_path):
     samples, _ = training_samples(records, augment=3)
     assert [s.variant for s in samples] == [""] * 12  # post-processing chains are for stills only
     cache = tmp_path / "features.sqlite"
-    bundle = fit_bundle("clips", records, ["temporal"], cache, augment=3, params={"max_iter": 20})
+    bundle = fit_bundle("clips", records, ["temporal"], cache, augment=3,
+                        params={"max_iter": 20, "exclude_features": ["temporal.flicker_hf_fraction"]})
     assert bundle.schema.analyzers == ["temporal"] and "temporal.flicker_excess" in bundle.schema.names
     assert not any(n.endswith("pairs_measured") for n in bundle.schema.names)  # a clip's length is not a trace
+    assert "temporal.flicker_hf_fraction" not in bundle.schema.names  # excluded by the recipe
     assert bundle.recipe["n_train_samples"] == 9  # the 3-frame clip and its edits gave no feature
     metrics = evaluate(bundle, records, cache)
     assert metrics["postprocessing"] == {}
@@ -87,3 +89,12 @@ def test_clips_get_the_video_model_and_photos_the_stills_model(clips, photos_dir
     assert len(real) == 3 and len(edited) == 6
     assert max(real) < 0.35 and min(edited) > 0.65, p
     assert min(real) > 0.0 and max(edited) < 1.0  # probabilities, not hard rules
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["metadata-extractor/mp4_FLIR_Thermal.mp4", "metadata-extractor/mov_xmp480qt.mov"])
+def test_real_clips_scanned_whole_are_not_flagged(name):
+    """The model trained on 16-frame re-encodes also judges a whole clip at its own size (up to 48 frames)."""
+    combiner = load_default_combiner()
+    verdict = Scanner(registry.create_all(["metadata", "temporal"]), combiner).scan(VIDEOS / name).verdict
+    assert verdict.model == combiner.members[1].name and verdict.p_synthetic < 0.35
