@@ -134,6 +134,17 @@ def _judges_clips(bundle: Bundle) -> bool:
     return all(registry.analyzer_class(name).media_kinds == ("video",) for name in bundle.schema.analyzers)
 
 
+def _shown_targets(bundle: Bundle) -> list[dict[str, Any]]:
+    """The target rows a card shows: those of :func:`target_table` if one is measured; none for a model of clips
+    (the targets are stated for stills)."""
+    rows = [] if _judges_clips(bundle) else target_table(bundle.metrics)
+    return rows if any(row["value"] is not None for row in rows) else []
+
+
+def _status(row: dict[str, Any]) -> str:
+    return "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
+
+
 def _not_judged(metrics: dict[str, Any]) -> str:
     """A sentence on held-out files the model could not judge (too few features measured), or ``""``."""
     count = metrics.get("as_is", {}).get("overall", {}).get("not_judged", 0)
@@ -168,14 +179,11 @@ def render_card(bundle: Bundle) -> str:
              "the uncertain band (0.35-0.65) are reported as <em>uncertain</em>. All numbers below are measured on "
              f"{sources} held out from training (edits of one source never straddle the split). "
              f"{html.escape(_not_judged(m))}</p>"]
-    targets = [] if _judges_clips(bundle) else target_table(m)  # the targets are stated for stills
-    if any(row["value"] is not None for row in targets):
+    if targets := _shown_targets(bundle):
         parts.append("<h2>Targets</h2><p>Measured value (95 % bootstrap interval, source photos resampled).</p>"
                      "<table><tr><th>target</th><th>measured</th><th>status</th></tr>")
-        for row in targets:
-            status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
-            parts.append(f"<tr><td>{html.escape(row['target'])}</td><td>{_measured(row)}</td>"
-                         f"<td class='{'met' if row['met'] else 'missed'}'>{status}</td></tr>")
+        parts += [f"<tr><td>{html.escape(row['target'])}</td><td>{_measured(row)}</td>"
+                  f"<td class='{'met' if row['met'] else 'missed'}'>{_status(row)}</td></tr>" for row in targets]
         parts.append("</table>")
     if as_is:
         parts.append("<h2>Held-out metrics</h2>")
@@ -246,13 +254,10 @@ def render_summary(bundle: Bundle) -> str:
              f"{', '.join(bundle.schema.analyzers)}.{pooled} Full card with plots: `card.html`; numbers: "
              f"`metrics.json`; training recipe: `recipe.json`. All metrics on {sources} held out from training. "
              f"{_not_judged(m)}".rstrip()]
-    targets = [] if _judges_clips(bundle) else target_table(m)
-    if any(row["value"] is not None for row in targets):
+    if targets := _shown_targets(bundle):
         parts += ["", "## Targets", "", "Measured value (95 % bootstrap interval, source photos resampled).", "",
                   "| target | measured | status |", "|---|---|---|"]
-        for row in targets:
-            status = "met" if row["met"] else ("not measured" if row["value"] is None else "missed")
-            parts.append(f"| {row['target']} | {_measured(row)} | {status} |")
+        parts += [f"| {row['target']} | {_measured(row)} | {_status(row)} |" for row in targets]
     as_is = m.get("as_is", {})
     if as_is:
         parts += ["", "## Held out, files as generated", "",
