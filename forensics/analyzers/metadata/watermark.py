@@ -8,16 +8,18 @@ takes seconds on a camera image), and keep the per-bit *average* (a soft bit in 
 of thresholding it: the Pearson correlation of the soft bits with the known payload is 0.86-0.99
 on watermarked files, where hard bits are unreliable.
 
-``imwatermark`` decodes only the image as it was embedded: block k of the raster carries bit k mod L,
-so a crop moves both the 8-pixel block grid and the bit that each block carries. Cropping is what
-people do most to an image, so when the image as it is shows no mark, :func:`detect` searches every
-block-grid offset (64) and every raster width and payload phase (L x L per payload) on a window of it,
-and corrects that search's p-values for all of them.
+``imwatermark`` decodes only the image as it was embedded: block k of the raster carries bit k mod L.
+Resizing and cropping, what people do most to an image, move the 8-pixel block grid and the bit that
+each block carries. So when the image as it is shows no mark, :func:`detect` reads it twice more: scaled
+back up to each width generators write (a mark survives a 50 % downscale once the image is scaled back),
+and then searching every block-grid offset (64) and every raster width and payload phase (L x L per
+payload) on a window of it, for crops. Each reading's p-values are corrected for all it tried.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -26,6 +28,7 @@ from scipy import sparse
 from forensics.analyzers.base import Finding, Severity
 from forensics.analyzers.metadata.readout import Readout
 
+Reader = Callable[[bool, np.ndarray], tuple[float, int]]
 _SCALE = 36.0  # imwatermark's default quantisation step for the U channel
 _BLOCK = 4
 MIN_PIXELS = 256 * 256  # imwatermark refuses smaller images too
@@ -46,20 +49,27 @@ _GRID = 8  # pixels per block: a 4 x 4 block of the half-resolution Haar approxi
 #: the longest payload 17 times, and the cost stays the same whatever the image size.
 WINDOW = 384
 _OFFSETS = _GRID * _GRID
-# Bonferroni within each reading: the image as it is tries 3 payloads x 2 channel orders; the crop search also
-# 64 grid offsets and L widths x L phases per payload.
+#: Widths that generators write (multiples of 64 px): an image narrower than one may be it, downscaled.
+ORIGINAL_WIDTHS = range(512, 2049, 64)
+#: Rows (at the original scale) of the top strip read at each width: the raster starts at the top-left block, so
+#: the strip holds the payload's bits in order, 32 block rows of at least 64 blocks.
+STRIP = 256
+# Bonferroni within each reading: the image as it is tries 3 payloads x 2 channel orders; the rescaled reading
+# also each original width; the crop search 64 grid offsets and L widths x L phases per payload.
 TRIALS = {"as embedded": 2 * len(PAYLOADS),
+          "rescaled": 2 * len(PAYLOADS) * len(ORIGINAL_WIDTHS),
           "crop search": 2 * _OFFSETS * sum(payload.size**2 for payload in PAYLOADS.values())}
 #: Verdict thresholds on the trial-corrected p-value, with a floor on the correlation itself.
 DECISIVE_P, DECISIVE_CORR = 1e-6, 0.75
 HIGH_P, HIGH_CORR = 1e-4, 0.6
-#: The crop search's p-values are optimistic: neighbouring blocks of a photo decide alike, so its bits are not
-#: independent. Over the 677 shared photos its smallest corrected p is 1.4e-5 (correlation 0.53 with the SDV1 code)
-#: and its highest correlation 0.84 (p 5.9e-5, the 32-bit SDV2 code), where 677 independent tests would give about
-#: 1.5e-3. So it only ever reports a present mark, at a p 10,000 times smaller. Crops keeping 60-90 % of each side
-#: of the 8 SD outputs and 6 SDXL-marked photos of ``benchmarks/watermark_robustness.py`` reach 4e-11 or less in 41
-#: of 42 cases (the miss: an SDXL-marked Kodak photo at 75 %, p 4e-8).
-CROP_DECISIVE_P = 1e-10
+#: The searched readings' p-values are optimistic: neighbouring blocks of a photo decide alike, so their bits are not
+#: independent. Over the 677 shared photos, the crop search's smallest corrected p is 1.4e-5 (correlation 0.53 with
+#: the SDV1 code) and its highest correlation 0.84 (p 5.9e-5, the 32-bit SDV2 code); the rescaled reading's smallest
+#: p is 1.6e-4; 677 independent tests would give about 1.5e-3. So they only ever report a present mark, at a p
+#: 10,000 times smaller. Crops keeping 60-90 % of each side of the 8 SD outputs and 6 SDXL-marked photos of
+#: ``benchmarks/watermark_robustness.py`` reach 4e-11 or less in 41 of 42 cases (the miss: an SDXL-marked Kodak photo
+#: at 75 %, p 4e-8); the same images at 75 % and 50 % size, read rescaled, 2e-11 or less in 27 of 28.
+SEARCH_DECISIVE_P = 1e-10
 
 
 def _haar_approximation(x: np.ndarray) -> np.ndarray:
@@ -171,17 +181,54 @@ def _window_grids(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
     return np.stack(grids)
 
 
+def _rescaled_decisions(rgb: np.ndarray, encoder_got_bgr: bool) -> list[np.ndarray]:
+    """Block decisions of the image's top strip scaled up (bicubic, same aspect) to each original width it is
+    narrower than."""
+    height, width = rgb.shape[:2]
+    out = []
+    for original in ORIGINAL_WIDTHS:
+        if original <= width:
+            continue
+        scale = original / width
+        rows = min(height, math.ceil(STRIP / scale) + 2)
+        strip = cv2.resize(rgb[:rows], (original, round(rows * scale)), interpolation=cv2.INTER_CUBIC)
+        out.append(block_decisions(np.ascontiguousarray(strip[:STRIP]), encoder_got_bgr))
+    return out
+
+
 def as_embedded_correlation(rgb: np.ndarray, payload: np.ndarray, encoder_got_bgr: bool) -> float:
     """Correlation of the whole image read as ``imwatermark`` reads it (grid at (0, 0), raster from block 0)."""
     return correlation(soft_bits(block_decisions(rgb, encoder_got_bgr), payload.size), payload)
 
 
-def _reading(correlate, payload: np.ndarray, reading: str) -> dict:
-    """The better channel order of one reading: ``correlate(encoder_got_bgr)`` gives (correlation, bits used)."""
+def _as_embedded_reader(rgb: np.ndarray) -> Reader:
+    return lambda bgr, code: (as_embedded_correlation(rgb, code, bgr), code.size)
+
+
+def _rescaled_reader(rgb: np.ndarray) -> Reader | None:
+    strips = {bgr: _rescaled_decisions(rgb, bgr) for bgr in (True, False)}
+    if not strips[True]:  # as wide as the widest original already
+        return None
+    return lambda bgr, code: (max(correlation(soft_bits(d, code.size), code) for d in strips[bgr]), code.size)
+
+
+def _crop_reader(rgb: np.ndarray) -> Reader:
+    grids = {bgr: _window_grids(rgb, bgr) for bgr in (True, False)}
+    return lambda bgr, code: best_phase_correlation(grids[bgr], code)
+
+
+#: The readings in the order they are tried: each prepares, from the image, a function of (encoder got BGR, payload)
+#: that gives the best correlation it finds and the number of payload bits behind it.
+READINGS: dict[str, Callable[[np.ndarray], Reader | None]] = {
+    "as embedded": _as_embedded_reader, "rescaled": _rescaled_reader, "crop search": _crop_reader}
+
+
+def _reading(read: Reader, code: np.ndarray, reading: str) -> dict:
+    """The better channel order of one reading of one payload."""
     found = []
     # SD v1/v2 scripts and SDXL's reference code hand the encoder true BGR; diffusers hands it RGB.
     for order, bgr in (("bgr", True), ("rgb", False)):
-        corr, bits = correlate(bgr)
+        corr, bits = read(bgr, code)
         found.append({"correlation": round(corr, 4), "p_value": p_value(corr, bits, TRIALS[reading]),
                       "channel_order": order, "reading": reading})
     return min(found, key=lambda r: r["p_value"])
@@ -190,31 +237,42 @@ def _reading(correlate, payload: np.ndarray, reading: str) -> dict:
 def detect(rgb: np.ndarray) -> dict[str, dict] | None:
     """Correlation, corrected p-value, channel order and reading per payload; ``None`` if the image is too small.
 
-    The image is read as embedded first; only if no payload is present that way is the crop search run, and each
-    payload keeps the reading with the lower p-value.
+    The readings of :data:`READINGS` are tried in turn until a payload is present; each payload keeps the reading
+    with the lowest p-value.
     """
     if rgb.shape[0] * rgb.shape[1] < MIN_PIXELS:
         return None
-    results = {name: _reading(lambda bgr, code=code: (as_embedded_correlation(rgb, code, bgr), code.size), code,
-                              "as embedded") for name, code in PAYLOADS.items()}
-    if any(_verdict(r) == "present" for r in results.values()):
-        return results
-    grids = {bgr: _window_grids(rgb, bgr) for bgr in (True, False)}
-    for name, code in PAYLOADS.items():
-        searched = _reading(lambda bgr, code=code: best_phase_correlation(grids[bgr], code), code, "crop search")
-        if searched["p_value"] < results[name]["p_value"]:
-            results[name] = searched
+    results: dict[str, dict] = {}
+    for reading, prepare in READINGS.items():
+        if any(_verdict(r) == "present" for r in results.values()):
+            break
+        read = prepare(rgb)
+        if read is None:
+            continue
+        for name, code in PAYLOADS.items():
+            found = _reading(read, code, reading)
+            if name not in results or found["p_value"] < results[name]["p_value"]:
+                results[name] = found
     return results
 
 
 def _verdict(result: dict) -> str:
     """``present``, ``likely`` or ``absent`` for one payload's result of :func:`detect`."""
-    decisive_p = CROP_DECISIVE_P if result["reading"] == "crop search" else DECISIVE_P
+    decisive_p = DECISIVE_P if result["reading"] == "as embedded" else SEARCH_DECISIVE_P
     if result["p_value"] < decisive_p and result["correlation"] >= DECISIVE_CORR:
         return "present"
+    # only the reading as embedded, with the fewest trials, may call a weak trace "likely"
     if result["reading"] == "as embedded" and result["p_value"] < HIGH_P and result["correlation"] >= HIGH_CORR:
         return "likely"
     return "absent"
+
+
+_CONCLUSIONS = {
+    "as embedded": "): the image came out of that generator.",
+    "rescaled": ", counting every original width tried): the image is a resized copy of that generator's output.",
+    "crop search": ", counting every block-grid offset and crop position searched): the image, or the part of it "
+                   "that a crop kept, came out of that generator.",
+}
 
 
 def read_watermark(rgb: np.ndarray) -> Readout:
@@ -227,7 +285,6 @@ def read_watermark(rgb: np.ndarray) -> Readout:
     best = min(results, key=lambda k: results[k]["p_value"])
     corr, p = results[best]["correlation"], results[best]["p_value"]
     verdict = _verdict(results[best])
-    cropped = results[best]["reading"] == "crop search"
     out.details["watermark"] = {"checked": True, "best_payload": best, "verdict": verdict, "payloads": results}
     out.features["watermark_correlation"] = corr
     label = {"StableDiffusionV1": "Stable Diffusion v1", "SDV2": "Stable Diffusion v2", "SDXL": "SDXL"}[best]
@@ -236,10 +293,7 @@ def read_watermark(rgb: np.ndarray) -> Readout:
             Finding(
                 "watermark_sd",
                 f"The invisible watermark of the {label} reference software is present (correlation {corr:.2f} "
-                f"with its code, chance probability {p:.0e}"
-                + (", counting every block-grid offset and crop position searched): the image, or the part of it "
-                   "that a crop kept, came out of that generator." if cropped else "): the image came out of that "
-                   "generator."),
+                f"with its code, chance probability {p:.0e}{_CONCLUSIONS[results[best]['reading']]}",
                 Severity.DECISIVE,
                 "synthetic",
             )
