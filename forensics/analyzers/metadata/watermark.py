@@ -196,13 +196,9 @@ def _rescaled_decisions(rgb: np.ndarray, encoder_got_bgr: bool) -> list[np.ndarr
     return out
 
 
-def as_embedded_correlation(rgb: np.ndarray, payload: np.ndarray, encoder_got_bgr: bool) -> float:
-    """Correlation of the whole image read as ``imwatermark`` reads it (grid at (0, 0), raster from block 0)."""
-    return correlation(soft_bits(block_decisions(rgb, encoder_got_bgr), payload.size), payload)
-
-
 def _as_embedded_reader(rgb: np.ndarray) -> Reader:
-    return lambda bgr, code: (as_embedded_correlation(rgb, code, bgr), code.size)
+    decisions = {bgr: block_decisions(rgb, bgr) for bgr in (True, False)}
+    return lambda bgr, code: (correlation(soft_bits(decisions[bgr], code.size), code), code.size)
 
 
 def _rescaled_reader(rgb: np.ndarray) -> Reader | None:
