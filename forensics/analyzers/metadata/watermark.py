@@ -59,7 +59,8 @@ STRIP = 256
 TRIALS = {"as embedded": 2 * len(PAYLOADS),
           "rescaled": 2 * len(PAYLOADS) * len(ORIGINAL_WIDTHS),
           "crop search": 2 * _OFFSETS * sum(payload.size**2 for payload in PAYLOADS.values())}
-#: Verdict thresholds on the trial-corrected p-value, with a floor on the correlation itself.
+#: Verdict thresholds on the trial-corrected p-value, with a floor on the correlation itself (read as embedded, the
+#: highest correlation on real photos: 0.52 over ~800 in the data README, 0.56 over the 676 shared photos).
 DECISIVE_P, DECISIVE_CORR = 1e-6, 0.75
 HIGH_P, HIGH_CORR = 1e-4, 0.6
 #: The searched readings' p-values are optimistic: neighbouring blocks of a photo decide alike, so their bits are not
