@@ -89,9 +89,18 @@ def block_decisions(rgb: np.ndarray, encoder_got_bgr: bool = True) -> np.ndarray
     by row), equal to the per-block scores of ``imwatermark``'s ``EmbedMaxDct``.
     """
     rows, cols = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
+    return _u_decisions(_u_channel(rgb[:rows, :cols], encoder_got_bgr))
+
+
+def _u_channel(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
+    """The U channel the encoder marked, H x W uint8."""
     # RGB->YUV of RGB pixels equals BGR->YUV of the BGR array the encoder saw; no channel-swap copy needed
     code = cv2.COLOR_RGB2YUV if encoder_got_bgr else cv2.COLOR_BGR2YUV
-    u = cv2.cvtColor(np.ascontiguousarray(rgb[:rows, :cols]), code)[:, :, 1]
+    return cv2.cvtColor(np.ascontiguousarray(rgb), code)[:, :, 1]
+
+
+def _u_decisions(u: np.ndarray) -> np.ndarray:
+    """Block decisions of a U channel whose sides are multiples of 4 (see :func:`block_decisions`)."""
     approx = _haar_approximation(u)
     nbh, nbw = approx.shape[0] // _BLOCK, approx.shape[1] // _BLOCK
     blocks = approx[: nbh * _BLOCK, : nbw * _BLOCK].reshape(nbh, _BLOCK, nbw, _BLOCK).transpose(0, 2, 1, 3)
@@ -172,13 +181,10 @@ def _window_grids(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
     """Decision grids of the centred window at each of the 64 block-grid offsets: (64, rows, cols)."""
     height, width = (min(side, WINDOW + _GRID - 1) for side in rgb.shape[:2])
     top, left = (rgb.shape[0] - height) // 2, (rgb.shape[1] - width) // 2
-    window = rgb[top : top + height, left : left + width]
+    u = _u_channel(rgb[top : top + height, left : left + width], encoder_got_bgr)  # once for all 64 offsets
     rows, cols = (height - _GRID + 1) // _GRID, (width - _GRID + 1) // _GRID
-    grids = []
-    for dy in range(_GRID):
-        for dx in range(_GRID):
-            part = np.ascontiguousarray(window[dy : dy + rows * _GRID, dx : dx + cols * _GRID])
-            grids.append(block_decisions(part, encoder_got_bgr).reshape(rows, cols))
+    grids = [_u_decisions(u[dy : dy + rows * _GRID, dx : dx + cols * _GRID]).reshape(rows, cols)
+             for dy in range(_GRID) for dx in range(_GRID)]
     return np.stack(grids)
 
 
