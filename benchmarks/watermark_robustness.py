@@ -2,11 +2,11 @@
 
 Marked files: the 8 watermarked outputs of the SD v1/v2 reference scripts in ``shared/data/provenance/watermarked``,
 and 6 Kodak photos given the SDXL mark as diffusers embeds it (``imwatermark``, RGB handed to the BGR encoder).
-Each goes through post-processing chains (:mod:`forensics.classifier.postprocess` grammar, crops with the
-``crop<F>`` step, which keeps the centre; ``offcrop<F>`` crops the same share from an odd corner offset instead) and
-is read again. Clean files: every shared photo of 256 x 256 pixels or more, as it is; any "present" there is a
-false alarm. Speed: the full reader against the reading as embedded alone (the ``imwatermark`` way), on the same
-files, side by side.
+Each is turned (a quarter and a half turn, the mirror image) or goes through post-processing chains
+(:mod:`forensics.classifier.postprocess` grammar, crops with the ``crop<F>`` step, which keeps the centre;
+``offcrop<F>`` crops the same share from an odd corner offset instead) and is read again. Clean files: every
+shared photo of 256 x 256 pixels or more, as it is; any "present" there is a false alarm. Speed: the full reader
+against the reading as embedded alone (the ``imwatermark`` way), on the same files, side by side.
 
     python benchmarks/watermark_robustness.py      # ~6 min on 2 cores
 """
@@ -23,12 +23,14 @@ import numpy as np
 from imwatermark import WatermarkEncoder
 from PIL import Image, ImageOps
 
-from forensics.analyzers.metadata.watermark import PAYLOADS, READINGS, read_watermark
+from forensics.analyzers.metadata.watermark import PAYLOADS, READINGS, read_watermark, turned
 from forensics.classifier import postprocess
 from forensics.config import data_root
 
-CHAINS = ("none", "offcrop0.75", "offcrop0.6", "crop0.9", "resize0.75", "resize0.5", "resize0.5+webp90", "webp90",
-          "jpeg95", "jpeg90")
+CHAINS = ("none", "rotate90", "rotate180", "mirror", "offcrop0.75", "offcrop0.6", "crop0.9", "resize0.75",
+          "resize0.5", "resize0.5+webp90", "webp90", "jpeg95", "jpeg90")
+#: Right-angle turns and the mirror image: (quarter turns counter-clockwise, mirrored left-right).
+TURN_CHAINS = {"rotate90": (1, False), "rotate180": (2, False), "mirror": (0, True)}
 KODAK_SDXL = [f"kodak_kodim{i:02d}.png" for i in (2, 4, 8, 15, 19, 23)]
 
 
@@ -52,9 +54,12 @@ def _rgb(path: Path) -> np.ndarray:
 
 
 def processed(rgb: np.ndarray, chain: str) -> np.ndarray:
-    """``rgb`` after ``chain``; ``offcrop<F>`` keeps a share F of each side from 37 rows and 13 columns in."""
+    """``rgb`` after ``chain``; ``offcrop<F>`` keeps a share F of each side from 37 rows and 13 columns in;
+    ``rotate90``, ``rotate180`` and ``mirror`` turn or mirror it."""
     if chain == "none":
         return rgb
+    if chain in TURN_CHAINS:
+        return np.ascontiguousarray(turned(rgb, *TURN_CHAINS[chain]))
     if chain.startswith("offcrop"):
         share = float(chain[7:])
         h, w = int(rgb.shape[0] * share) | 1, int(rgb.shape[1] * share) | 1

@@ -59,6 +59,20 @@ def test_cropped_watermarks_are_found_by_the_crop_search(provenance_dir: Path) -
     assert read_watermark(rgb).details["watermark"]["payloads"][payload]["reading"] == "as embedded"
 
 
+def test_turned_and_mirrored_watermarks_are_read_back(provenance_dir: Path) -> None:
+    turns = (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270,
+             Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.TRANSPOSE)
+    for path, payload in _watermarked(provenance_dir):
+        img = Image.open(path).convert("RGB")
+        for turn in turns:
+            readout = read_watermark(np.asarray(img.transpose(turn)))
+            wm = readout.details["watermark"]
+            assert wm["verdict"] == "present" and wm["best_payload"] == payload, (path.name, turn)
+            assert wm["payloads"][payload]["reading"] == "turned"
+            finding = readout.findings[0]
+            assert finding.severity is Severity.DECISIVE and "rotated or mirrored" in finding.message
+
+
 def test_vectorised_decoder_matches_imwatermark(provenance_dir: Path) -> None:
     path, _ = _watermarked(provenance_dir)[0]
     rgb = _rgb(path)

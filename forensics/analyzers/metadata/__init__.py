@@ -31,7 +31,8 @@ class MetadataAnalyzer(Analyzer):
     """Reads every metadata and provenance source of a still, animation or video.
 
     Options:
-        watermark: decode Stable Diffusion invisible watermarks, resized or cropped too (stills; ~0.3 s an image).
+        watermark: decode Stable Diffusion invisible watermarks, turned, resized or cropped too (stills; ~0.3 s
+            an image).
     """
 
     name = "metadata"

@@ -9,11 +9,13 @@ of thresholding it: the Pearson correlation of the soft bits with the known payl
 on watermarked files, where hard bits are unreliable.
 
 ``imwatermark`` decodes only the image as it was embedded: block k of the raster carries bit k mod L.
-Resizing and cropping, what people do most to an image, move the 8-pixel block grid and the bit that
-each block carries. So when the image as it is shows no mark, :func:`detect` reads it twice more: scaled
-back up to each width generators write (a mark survives a 50 % downscale once the image is scaled back),
-and then searching every block-grid offset (64) and every raster width and payload phase (L x L per
-payload) on a window of it, for crops. Each reading's p-values are corrected for all it tried.
+Resizing, cropping, rotating and mirroring, what people do most to an image, move the 8-pixel block grid or
+the bit that each block carries. So when the image as it is shows no mark, :func:`detect` reads it three more
+ways: turned back from each of the 7 other right-angle rotations and mirror images (blocks of an image whose
+sides are multiples of 8 map onto blocks), scaled back up to each width generators write (a mark survives a 50 %
+downscale once the image is scaled back), and then searching every block-grid offset (64) and every raster width
+and payload phase (L x L per payload) on a window of it, for crops. Each reading's p-values are corrected for all
+it tried.
 """
 
 from __future__ import annotations
@@ -54,15 +56,21 @@ ORIGINAL_WIDTHS = range(512, 2049, 64)
 #: Rows (at the original scale) of the top strip read at each width: the raster starts at the top-left block, so
 #: the strip holds the payload's bits in order, 32 block rows of at least 64 blocks.
 STRIP = 256
-# Bonferroni within each reading: the image as it is tries 3 payloads x 2 channel orders; the rescaled reading
-# also each original width; the crop search 64 grid offsets and L widths x L phases per payload.
+#: The 7 right-angle rotations and mirror images of an image other than itself (quarter turns, then mirrored or not).
+TURNS = tuple((quarters, mirrored) for quarters in range(4) for mirrored in (False, True) if quarters or mirrored)
+# Bonferroni within each reading: the image as it is tries 3 payloads x 2 channel orders; the turned and rescaled
+# readings also each orientation or original width; the crop search 64 grid offsets and L widths x L phases per
+# payload.
 TRIALS = {"as embedded": 2 * len(PAYLOADS),
+          "turned": 2 * len(PAYLOADS) * len(TURNS),
           "rescaled": 2 * len(PAYLOADS) * len(ORIGINAL_WIDTHS),
           "crop search": 2 * _OFFSETS * sum(payload.size**2 for payload in PAYLOADS.values())}
 #: Verdict thresholds on the trial-corrected p-value, with a floor on the correlation itself (read as embedded, the
 #: highest correlation on real photos: 0.52 over ~800 in the data README, 0.56 over the 676 shared photos).
 DECISIVE_P, DECISIVE_CORR = 1e-6, 0.75
 HIGH_P, HIGH_CORR = 1e-4, 0.6
+#: The turned reading is the reading as embedded of other orientations: it keeps these thresholds (with its own
+#: trial count) but, being many readings, never says "likely".
 #: The searched readings' p-values are optimistic: neighbouring blocks of a photo decide alike, so their bits are not
 #: independent. Over the 677 shared photos, the crop search's smallest corrected p is 1.4e-5 (correlation 0.53 with
 #: the SDV1 code) and its highest correlation 0.84 (p 5.9e-5, the 32-bit SDV2 code); the rescaled reading's smallest
@@ -71,6 +79,7 @@ HIGH_P, HIGH_CORR = 1e-4, 0.6
 #: ``benchmarks/watermark_robustness.py`` reach 4e-11 or less in 41 of 42 cases (the miss: an SDXL-marked Kodak photo
 #: at 75 %, p 4e-8); the same images at 75 % and 50 % size, read rescaled, 2e-11 or less in 27 of 28.
 SEARCH_DECISIVE_P = 1e-10
+SEARCHES = ("rescaled", "crop search")
 
 
 def _haar_approximation(x: np.ndarray) -> np.ndarray:
@@ -88,8 +97,7 @@ def block_decisions(rgb: np.ndarray, encoder_got_bgr: bool = True) -> np.ndarray
     scripts) rather than RGB mislabelled as BGR (diffusers). Returns a flat float array (blocks row
     by row), equal to the per-block scores of ``imwatermark``'s ``EmbedMaxDct``.
     """
-    rows, cols = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
-    return _u_decisions(_u_channel(rgb[:rows, :cols], encoder_got_bgr))
+    return _u_decisions(_u_channel(rgb, encoder_got_bgr))
 
 
 def _u_channel(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
@@ -100,8 +108,9 @@ def _u_channel(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
 
 
 def _u_decisions(u: np.ndarray) -> np.ndarray:
-    """Block decisions of a U channel whose sides are multiples of 4 (see :func:`block_decisions`)."""
-    approx = _haar_approximation(u)
+    """Block decisions of a U channel (see :func:`block_decisions`); rows and columns past a multiple of 4 are
+    left out, as the encoder leaves them."""
+    approx = _haar_approximation(u[: u.shape[0] // 4 * 4, : u.shape[1] // 4 * 4])
     nbh, nbw = approx.shape[0] // _BLOCK, approx.shape[1] // _BLOCK
     blocks = approx[: nbh * _BLOCK, : nbw * _BLOCK].reshape(nbh, _BLOCK, nbw, _BLOCK).transpose(0, 2, 1, 3)
     flat = blocks.reshape(-1, _BLOCK * _BLOCK)
@@ -203,16 +212,35 @@ def _rescaled_decisions(rgb: np.ndarray, encoder_got_bgr: bool) -> list[np.ndarr
     return out
 
 
+def turned(image: np.ndarray, quarters: int, mirrored: bool) -> np.ndarray:
+    """``image`` (H x W, or H x W x C) turned by ``quarters`` quarter turns counter-clockwise, then mirrored
+    left-right if ``mirrored`` (a view)."""
+    out = np.rot90(image, quarters)
+    return out[:, ::-1] if mirrored else out
+
+
+def _best_raster_reader(rasters: dict[bool, list[np.ndarray]]) -> Reader:
+    """Reader of the best correlation over block-decision rasters each read as embedded (per channel order)."""
+    return lambda bgr, code: (max(correlation(soft_bits(d, code.size), code) for d in rasters[bgr]), code.size)
+
+
 def _as_embedded_reader(rgb: np.ndarray) -> Reader:
-    decisions = {bgr: block_decisions(rgb, bgr) for bgr in (True, False)}
-    return lambda bgr, code: (correlation(soft_bits(decisions[bgr], code.size), code), code.size)
+    return _best_raster_reader({bgr: [block_decisions(rgb, bgr)] for bgr in (True, False)})
+
+
+def _turned_reader(rgb: np.ndarray) -> Reader:
+    # The colour conversion is per pixel, so it commutes with turning: once per channel order. Each turn is read on
+    # its top strip, which holds every payload bit many times over, so the cost grows with the width only.
+    u = {bgr: _u_channel(rgb, bgr) for bgr in (True, False)}
+    return _best_raster_reader({bgr: [_u_decisions(turned(u[bgr], *turn)[:STRIP]) for turn in TURNS]
+                                for bgr in (True, False)})
 
 
 def _rescaled_reader(rgb: np.ndarray) -> Reader | None:
     strips = {bgr: _rescaled_decisions(rgb, bgr) for bgr in (True, False)}
     if not strips[True]:  # as wide as the widest original already
         return None
-    return lambda bgr, code: (max(correlation(soft_bits(d, code.size), code) for d in strips[bgr]), code.size)
+    return _best_raster_reader(strips)
 
 
 def _crop_reader(rgb: np.ndarray) -> Reader:
@@ -223,7 +251,8 @@ def _crop_reader(rgb: np.ndarray) -> Reader:
 #: The readings in the order they are tried: each prepares, from the image, a function of (encoder got BGR, payload)
 #: that gives the best correlation it finds and the number of payload bits behind it.
 READINGS: dict[str, Callable[[np.ndarray], Reader | None]] = {
-    "as embedded": _as_embedded_reader, "rescaled": _rescaled_reader, "crop search": _crop_reader}
+    "as embedded": _as_embedded_reader, "turned": _turned_reader, "rescaled": _rescaled_reader,
+    "crop search": _crop_reader}
 
 
 def _reading(read: Reader, code: np.ndarray, reading: str) -> dict:
@@ -261,7 +290,7 @@ def detect(rgb: np.ndarray) -> dict[str, dict] | None:
 
 def _verdict(result: dict) -> str:
     """``present``, ``likely`` or ``absent`` for one payload's result of :func:`detect`."""
-    decisive_p = DECISIVE_P if result["reading"] == "as embedded" else SEARCH_DECISIVE_P
+    decisive_p = SEARCH_DECISIVE_P if result["reading"] in SEARCHES else DECISIVE_P
     if result["p_value"] < decisive_p and result["correlation"] >= DECISIVE_CORR:
         return "present"
     # only the reading as embedded, with the fewest trials, may call a weak trace "likely"
@@ -272,6 +301,8 @@ def _verdict(result: dict) -> str:
 
 _CONCLUSIONS = {
     "as embedded": "): the image came out of that generator.",
+    "turned": ", counting every orientation tried): the image is a rotated or mirrored copy of that generator's "
+              "output.",
     "rescaled": ", counting every original width tried): the image is a resized copy of that generator's output.",
     "crop search": ", counting every block-grid offset and crop position searched): the image, or the part of it "
                    "that a crop kept, came out of that generator.",
