@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from PIL import Image
 
 from forensics.analyzers.base import Analyzer, AnalyzerUnavailable, Evidence, Finding, Severity
 from forensics.media import Media
@@ -169,3 +170,22 @@ def test_blank_picture_is_uncertain_not_synthetic(photos_dir: Path, camera_jpeg:
     assert report.verdict.label == "uncertain" and report.verdict.p_synthetic == 0.5
     textured = Scanner().scan(camera_jpeg)
     assert all("blank" not in (ev.reason or "") for ev in textured.evidence)
+
+
+def test_palette_pictures_are_uncertain_not_authentic(photos_dir: Path, tmp_path: Path) -> None:
+    """Quantising colours (GIF, palette PNG, bi-level) replaces the noise pixel analysis reads: no pixel verdict."""
+    photo = Image.open(photos_dir / "kodak" / "kodak_kodim05.png").convert("RGB")
+    pictures = {"palette.gif": photo.quantize(256), "palette.png": photo.quantize(64),
+                "bilevel.png": photo.convert("1")}
+    scanner = Scanner()
+    for name, picture in pictures.items():
+        picture.save(tmp_path / name)
+        report = scanner.scan(tmp_path / name)
+        signal = [ev for ev in report.evidence if ev.signal and ev.analyzer != "temporal"]
+        assert signal and all(ev.status == "unavailable" and "256 colours" in ev.reason for ev in signal), name
+        assert report.verdict.label == "uncertain" and report.verdict.p_synthetic == 0.5, name
+    # an 8-bit grey photo has up to 256 levels too, and is judged
+    photo.convert("L").save(tmp_path / "grey.jpg", quality=92)
+    grey = scanner.scan(tmp_path / "grey.jpg")
+    assert all(ev.status == "ok" for ev in grey.evidence if ev.signal and ev.analyzer != "temporal")
+    assert grey.verdict.model.startswith("trained:")

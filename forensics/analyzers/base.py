@@ -125,6 +125,8 @@ class Evidence:
 
 
 FLAT_REASON = "the picture is blank (every channel within 2 levels): no texture for pixel analysis to measure"
+PALETTE_REASON = ("the picture has at most 256 colours (a palette GIF or PNG, bi-level or posterized): quantising "
+                  "the colours replaced the noise and decoder traces that pixel analysis measures")
 
 
 class AnalyzerUnavailable(Exception):
@@ -139,7 +141,8 @@ class Analyzer(ABC):
     apply (wrong media kind, missing weights); :meth:`run` turns that, and any other
     exception, into an :class:`Evidence` so a batch never crashes. Signal analyzers are
     not run on a blank picture: any score they gave it would be an artefact (an autoencoder
-    rebuilds a flat image perfectly, which reads as "synthetic").
+    rebuilds a flat image perfectly, which reads as "synthetic"). Nor on a palette picture:
+    a generator's output saved as a GIF read as a confidently authentic photo.
     """
 
     name: ClassVar[str]
@@ -163,6 +166,8 @@ class Analyzer(ABC):
             try:
                 if self.signal and media.kind == "image" and media.is_flat:
                     raise AnalyzerUnavailable(FLAT_REASON)
+                if self.signal and media.kind == "image" and media.is_palette:
+                    raise AnalyzerUnavailable(PALETTE_REASON)
                 evidence = self.analyze(media)
             except AnalyzerUnavailable as exc:
                 evidence = self._evidence("unavailable", str(exc))

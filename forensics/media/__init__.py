@@ -40,6 +40,26 @@ def _spread(image: np.ndarray) -> int:
     return int((pixels.max(axis=0).astype(int) - pixels.min(axis=0)).max())
 
 
+#: A colour still with at most this many distinct colours is a palette picture (GIF, palette PNG) or posterized...
+PALETTE_COLOURS = 256
+#: ... and a grey one with at most this many (an 8-bit grey photo has up to 256 levels; a bi-level scan has 2).
+PALETTE_GREYS = 64
+#: Counting colours says nothing about a picture this small or smaller (the pixel analyzers' smallest tile).
+PALETTE_MIN_PIXELS = 64 * 64
+
+
+def _is_palette(image: np.ndarray) -> bool:
+    """True if an H x W x 3 uint8 image has at most :data:`PALETTE_COLOURS` distinct colours (:data:`PALETTE_GREYS`
+    if every pixel is grey)."""
+    packed = (image[..., 0].astype(np.uint32) << 16) | (image[..., 1].astype(np.uint32) << 8) | image[..., 2]
+    colours = np.unique(packed)
+    if colours.size > PALETTE_COLOURS:
+        return False
+    blue = colours & 0xFF
+    grey = bool(np.all((colours >> 16) == blue) and np.all(((colours >> 8) & 0xFF) == blue))
+    return colours.size <= (PALETTE_GREYS if grey else PALETTE_COLOURS)
+
+
 @dataclass
 class Media:
     """A decoded evidence file.
@@ -68,6 +88,7 @@ class Media:
     limits: MediaLimits = field(default_factory=MediaLimits)
     _image: np.ndarray | None = field(default=None, repr=False)
     _flat: bool | None = field(default=None, repr=False)
+    _palette: bool | None = field(default=None, repr=False)
 
     @property
     def image(self) -> np.ndarray:
@@ -86,6 +107,16 @@ class Media:
             # A sparse sample rules out almost every picture before the full pass.
             self._flat = _spread(self.image[::16, ::16]) <= 2 and _spread(self.image) <= 2
         return self._flat
+
+    @property
+    def is_palette(self) -> bool:
+        """True if :attr:`image` has at most 256 distinct colours (64 grey levels): a palette GIF or PNG, a bi-level
+        scan, a posterized picture. Quantising the colours replaced the noise that pixel analysis measures."""
+        if self._palette is None:
+            # A sparse sample rules out almost every photo before the full count.
+            self._palette = (self.width * self.height > PALETTE_MIN_PIXELS and _is_palette(self.image[::8, ::8])
+                             and _is_palette(self.image))
+        return self._palette
 
     @property
     def is_animation(self) -> bool:
