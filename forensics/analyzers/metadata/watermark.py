@@ -110,7 +110,11 @@ def _u_channel(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
 def _u_decisions(u: np.ndarray) -> np.ndarray:
     """Block decisions of a U channel (see :func:`block_decisions`); rows and columns past a multiple of 4 are
     left out, as the encoder leaves them."""
-    approx = _haar_approximation(u[: u.shape[0] // 4 * 4, : u.shape[1] // 4 * 4])
+    return _approximation_decisions(_haar_approximation(u[: u.shape[0] // 4 * 4, : u.shape[1] // 4 * 4]))
+
+
+def _approximation_decisions(approx: np.ndarray) -> np.ndarray:
+    """Block decisions of a Haar approximation, one per 4 x 4 block from its top-left corner."""
     nbh, nbw = approx.shape[0] // _BLOCK, approx.shape[1] // _BLOCK
     blocks = approx[: nbh * _BLOCK, : nbw * _BLOCK].reshape(nbh, _BLOCK, nbw, _BLOCK).transpose(0, 2, 1, 3)
     flat = blocks.reshape(-1, _BLOCK * _BLOCK)
@@ -192,7 +196,12 @@ def _window_grids(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
     top, left = (rgb.shape[0] - height) // 2, (rgb.shape[1] - width) // 2
     u = _u_channel(rgb[top : top + height, left : left + width], encoder_got_bgr)  # once for all 64 offsets
     rows, cols = (height - _GRID + 1) // _GRID, (width - _GRID + 1) // _GRID
-    grids = [_u_decisions(u[dy : dy + rows * _GRID, dx : dx + cols * _GRID]).reshape(rows, cols)
+    # Offsets of the same parity share one Haar approximation: offset (dy, dx) reads it from (dy // 2, dx // 2).
+    approx = {(py, px): _haar_approximation(u[py : py + (height - py) // 2 * 2, px : px + (width - px) // 2 * 2])
+              for py in range(2) for px in range(2)}
+    half = _GRID // 2
+    grids = [_approximation_decisions(approx[dy % 2, dx % 2][dy // 2 : dy // 2 + rows * half,
+                                                             dx // 2 : dx // 2 + cols * half]).reshape(rows, cols)
              for dy in range(_GRID) for dx in range(_GRID)]
     return np.stack(grids)
 
