@@ -20,6 +20,7 @@ it tried.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -130,6 +131,7 @@ def soft_bits(decisions: np.ndarray, length: int) -> np.ndarray:
     return sums / np.maximum(counts, 1)
 
 
+@functools.lru_cache(maxsize=16)  # the same few (window, payload) shapes for every image: build each once
 def _raster_assignments(rows: int, cols: int, length: int) -> sparse.csr_matrix:
     """One-hot (width w, bit j) of every block of a rows x cols grid: j = (r * w + c) mod ``length``.
 
@@ -206,9 +208,8 @@ def _window_grids(rgb: np.ndarray, encoder_got_bgr: bool) -> np.ndarray:
     return np.stack(grids)
 
 
-def _rescaled_decisions(rgb: np.ndarray, encoder_got_bgr: bool) -> list[np.ndarray]:
-    """Block decisions of the image's top strip scaled up (bicubic, same aspect) to each original width it is
-    narrower than."""
+def _rescaled_strips(rgb: np.ndarray) -> list[np.ndarray]:
+    """The image's top strip scaled up (bicubic, same aspect) to each original width it is narrower than."""
     height, width = rgb.shape[:2]
     out = []
     for original in ORIGINAL_WIDTHS:
@@ -217,7 +218,7 @@ def _rescaled_decisions(rgb: np.ndarray, encoder_got_bgr: bool) -> list[np.ndarr
         scale = original / width
         rows = min(height, math.ceil(STRIP / scale) + 2)
         strip = cv2.resize(rgb[:rows], (original, round(rows * scale)), interpolation=cv2.INTER_CUBIC)
-        out.append(block_decisions(np.ascontiguousarray(strip[:STRIP]), encoder_got_bgr))
+        out.append(np.ascontiguousarray(strip[:STRIP]))
     return out
 
 
@@ -246,10 +247,10 @@ def _turned_reader(rgb: np.ndarray) -> Reader:
 
 
 def _rescaled_reader(rgb: np.ndarray) -> Reader | None:
-    strips = {bgr: _rescaled_decisions(rgb, bgr) for bgr in (True, False)}
-    if not strips[True]:  # as wide as the widest original already
+    strips = _rescaled_strips(rgb)
+    if not strips:  # as wide as the widest original already
         return None
-    return _best_raster_reader(strips)
+    return _best_raster_reader({bgr: [block_decisions(s, bgr) for s in strips] for bgr in (True, False)})
 
 
 def _crop_reader(rgb: np.ndarray) -> Reader:
