@@ -71,7 +71,8 @@ TRIALS = {"as embedded": 2 * len(PAYLOADS),
 DECISIVE_P, DECISIVE_CORR = 1e-6, 0.75
 HIGH_P, HIGH_CORR = 1e-4, 0.6
 #: The turned reading is the reading as embedded of other orientations: it keeps these thresholds (with its own
-#: trial count) but, being many readings, never says "likely".
+#: trial count) but, being many readings, never says "likely". Over the 676 shared photos its smallest corrected p
+#: is 6e-4 and its highest correlation 0.65 (the SDV2 code), in line with honest p-values.
 #: The searched readings' p-values are optimistic: neighbouring blocks of a photo decide alike, so their bits are not
 #: independent. Over the 677 shared photos, the crop search's smallest corrected p is 1.4e-5 (correlation 0.53 with
 #: the SDV1 code) and its highest correlation 0.84 (p 5.9e-5, the 32-bit SDV2 code); the rescaled reading's smallest
