@@ -164,10 +164,11 @@ class Analyzer(ABC):
             evidence = self._evidence("unavailable", f"not applicable to {media.kind} files")
         else:
             try:
-                if self.signal and media.kind == "image" and media.is_flat:
-                    raise AnalyzerUnavailable(FLAT_REASON)
-                if self.signal and media.kind == "image" and media.is_palette:
-                    raise AnalyzerUnavailable(PALETTE_REASON)
+                if self.signal and media.kind == "image":
+                    if media.is_flat:
+                        raise AnalyzerUnavailable(FLAT_REASON)
+                    if media.is_palette:
+                        raise AnalyzerUnavailable(PALETTE_REASON)
                 evidence = self.analyze(media)
             except AnalyzerUnavailable as exc:
                 evidence = self._evidence("unavailable", str(exc))
