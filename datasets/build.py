@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from forensics.classifier.dataset import Record, file_sha256, load_dataset, split_by_group
+from forensics.classifier.dataset import Record, file_sha256, is_local, load_dataset, split_by_group
 from forensics.classifier.history import jpeg_history
 from forensics.config import PROJECT_ROOT, data_root
 
@@ -178,7 +178,8 @@ def generate(recipe: dict, work: Path, kinds: tuple[str, ...], reverse: bool = F
         listing.parent.mkdir(exist_ok=True)
         listing.write_text("".join(f"{c}\n" for c in crops), encoding="utf-8")
         common = {"sources": [str(listing)], "out": str(out), "width": 0, "height": 0, "image_format": "png",
-                  "seeds": [0], "steps": i2i["steps"], "guidance": i2i["guidance"], "model": i2i["model"]}
+                  "seeds": [0], "steps": i2i["steps"], "guidance": i2i["guidance"], "model": i2i["model"],
+                  "paste_back": recipe.get("paste_back", [])}
         if key[0] == "roundtrip":
             run = Recipe(**common, strengths=[], roundtrip_vaes=list(key[1]))
         else:
@@ -220,8 +221,10 @@ def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:
     spec = recipe["train"]
     write_metadata(work / "dataset")  # merge the generator's journals: records of runs still going
     train_records, test_records = split_by_group(dataset_records(recipe, work), spec["test_fraction"], spec["seed"])
+    train_records = [r for r in train_records if spec.get("fit_local_edits", True) or not is_local(r)]
     samples = training_samples(train_records, spec["augment"], spec.get("match_jpeg_history", False))[0]
-    samples += [Sample(r.path, c) for c in ("", *postprocess.CONDITIONS) for r in test_records]
+    conditions = ("", *postprocess.CONDITIONS)
+    samples += [Sample(r.path, c) for c in conditions for r in test_records if not (c and is_local(r))]  # as scored
     for _ in extract(samples, spec["analyzers"], cache, jobs):
         pass
 
@@ -236,7 +239,8 @@ def train(recipe: dict, recipe_path: Path, work: Path, out: Path, cache: Path, j
     bundle = train_bundle(dataset_records(recipe, work), out, spec["analyzers"], cache, spec["test_fraction"],
                           spec["seed"], spec["augment"], spec["estimator"],
                           [str(recipe_path.resolve().relative_to(PROJECT_ROOT))], camera, jobs,
-                          {"dataset_recipe": recipe}, spec.get("match_jpeg_history", False))
+                          {"dataset_recipe": recipe}, spec.get("match_jpeg_history", False),
+                          spec.get("fit_local_edits", True))
     log.info("bundle written to %s: %s", out, json.dumps(bundle.metrics["as_is"]["overall"]))
 
 

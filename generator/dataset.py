@@ -4,6 +4,8 @@ Layout of ``out/``::
 
     real/<source>-<sha8>[-<post>].<ext>          real photos, resized and encoded like the edits
     edited/<source>-<sha8>-<job>[-<post>].<ext>  img2img edits and autoencoder round trips
+    local/<edit>-a<area %>.png                   with ``paste_back``: an edit pasted into its photo (local edit)
+    .masks/<edit>-a<area %>.png                  its mask, 255 where the pixels are the edit's
     metadata.jsonl                               one record per file: ``file_name``, ``label`` ("real"/"edited")...
     .parts/metadata-<rank>.jsonl                 append-only journal per process (resumption, multi-GPU)
 
@@ -30,6 +32,7 @@ import tomllib
 from PIL import Image, ImageOps
 
 from generator.editor import Editor, EditParams, library_versions, load_editor
+from generator.paste_back import paste_back
 from generator.postprocess import PostProcess, encode
 from generator.prompts import StylePrompt, resolve_prompts
 from generator.provenance import Provenance
@@ -63,7 +66,9 @@ class Recipe:
     ``prompt_mode`` "cycle" gives each edit one prompt, rotating through the list (one edit per source x strength
     x seed x scheduler); "all" edits with every prompt. Empty ``schedulers`` uses the model's own; empty ``styles``
     uses every built-in style. ``roundtrip_vaes`` adds autoencoder round trips (strength 0, DRCT-style) per VAE:
-    "taesd", "taesdxl", "taesd3", "taef1", "vaelight", or any ``load_vae`` spec.
+    "taesd", "taesdxl", "taesd3", "taef1", "vaelight", or any ``load_vae`` spec. ``paste_back`` areas (0-1) add
+    local edits: each whole-image edit pasted into its real copy inside a feathered ellipse of one of those areas
+    (:mod:`generator.paste_back`).
     """
 
     sources: list[str] = field(default_factory=list)
@@ -82,6 +87,7 @@ class Recipe:
     config: str | None = None
     variant: str | None = None
     roundtrip_vaes: list[str] = field(default_factory=list)
+    paste_back: list[float] = field(default_factory=list)
     width: int = 512
     height: int = 0
     resize: str = "lanczos"
@@ -116,6 +122,8 @@ class Recipe:
         ResizeSpec(self.width, self.height, self.resize, self.crop)
         for spec in self.postprocess:
             PostProcess.parse(spec)
+        if any(not 0.0 < area < 1.0 for area in self.paste_back):
+            raise ValueError("paste_back areas must lie strictly between 0 and 1")
 
     def resize_spec(self) -> ResizeSpec:
         return ResizeSpec(self.width, self.height, self.resize, self.crop)
@@ -342,6 +350,7 @@ class DatasetBuilder:
                     progress(len(batch))
         state.wait_for_everyone()
         if state.is_main_process:
+            summary.written["edited"] += paste_back(self.out, self.recipe.paste_back)
             summary.records = write_metadata(self.out)
         summary.model = self._editor.description if self._editor else ""
         summary.elapsed_s = time.perf_counter() - started

@@ -294,3 +294,40 @@ def test_expert_log_odds_are_pooled_not_boosted(dataset: Path, tmp_path: Path) -
     assert np.all(np.diff(p) >= 0) and p[-1] > p[0] and np.all((p > 0) & (p < 1)), p
     rows[:, model.expert_columns[0]] = np.nan  # a missing expert leaves the boosting's score alone
     assert np.allclose(model.predict_proba(rows)[:, 1], model.predict_proba(rows[:1])[:, 1][0])
+
+
+@pytest.mark.slow
+def test_local_edits_are_scored_apart_from_whole_pictures(trained: tuple[Path, Path], dataset: Path,
+                                                          tmp_path: Path) -> None:
+    """Paste-back files of the held-out round trips get their own table; every other figure stays as it was."""
+    import shutil
+
+    from rich.console import Console
+
+    from forensics.classifier.card import render_summary
+    from forensics.classifier.evaluate import evaluate
+    from forensics.cli.evaluate import print_summary
+    from generator.dataset import write_metadata
+    from generator.paste_back import paste_back
+
+    model, cache = trained
+    bundle = load_bundle(model)
+    copy = tmp_path / "dataset"
+    shutil.copytree(dataset, copy)
+    assert paste_back(copy, [0.4]) == 32
+    write_metadata(copy)
+    _, test = split_by_group(load_dataset(copy), 0.25, 0)
+    whole = [r for r in test if r.info["kind"] != "paste-back"]
+    metrics = evaluate(bundle, test, cache, conditions=("jpeg75",))
+    before = evaluate(bundle, whole, cache, conditions=("jpeg75",))
+    for part in ("as_is", "postprocessing"):  # as JSON: NaN (no edit of strength >= 0.3 here) equals itself there
+        assert json.dumps(metrics[part], sort_keys=True) == json.dumps(before[part], sort_keys=True)
+    local = metrics["local_edits"]
+    assert local["overall"]["n_synthetic"] == len(test) - len(whole) == len(whole) // 2
+    assert local["overall"]["n"] == len(test) - len(whole) + sum(r.label == 0 for r in whole)
+    assert list(local["edit_area"]) == ["30 % and over"] and 0.0 <= local["overall"]["auc"] <= 1.0
+    bundle.metrics = metrics
+    assert "## Local edits" in render_summary(bundle)
+    console = Console(record=True, width=200)
+    print_summary(metrics, console)
+    assert "local edits" in console.export_text()

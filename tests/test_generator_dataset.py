@@ -151,3 +151,40 @@ def test_provenance_stamps_edits_only(photos_dir, tmp_path):
     marked = detect(np.asarray(Image.open(edited).convert("RGB")))["StableDiffusionV1"]["correlation"]
     clean = detect(np.asarray(Image.open(tmp_path / "ds" / rows["real"]["file_name"]).convert("RGB")))
     assert marked > 0.8 > clean["StableDiffusionV1"]["correlation"]
+
+
+@pytest.mark.slow
+def test_paste_back_writes_local_edits_with_their_masks(photos_dir, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{photos_dir / 'kodak' / 'kodak_kodim05.png'}\n")
+    out = tmp_path / "ds"
+    args = ["generate", str(listing), "--out", str(out), "--strengths", "0.5", "--steps", "2", "--width", "192",
+            "--model", "tiny", "--vae", "taesd", "--styles", "anime", "--roundtrip-vaes", "taesd",
+            "--paste-back", "0.1,0.3"]
+    result = CliRunner().invoke(cli, args, standalone_mode=False)
+    assert result.exception is None and result.return_value == 0, result.output
+    rows = {r["file_name"]: r for r in records(out)}
+    local = [r for r in rows.values() if r["kind"] == "paste-back"]
+    assert len(rows) == 5 and len(local) == 2  # real, edit, round trip, and one local edit of each of the two
+    assert {rows[r["edit_file"]]["kind"] for r in local} == {"img2img", "vae-roundtrip"}
+    real_row = next(r for r in rows.values() if r["label"] == "real")
+    real = np.asarray(Image.open(out / real_row["file_name"]).convert("RGB"))
+    for row in local:
+        assert row["label"] == "edited" and row["source_sha256"] == real_row["source_sha256"]
+        assert row["file_name"].startswith("local/") and row["mask_file"].startswith(".masks/")
+        requested = int(row["file_name"][-6:-4]) / 100
+        mask = np.asarray(Image.open(out / row["mask_file"]))
+        assert mask.shape == real.shape[:2] and abs(mask.mean() / 255 - requested) < 0.02
+        assert abs(row["edit_area"] - mask.mean() / 255) < 1e-3
+        pasted = np.asarray(Image.open(out / row["file_name"]).convert("RGB"))
+        edit = np.asarray(Image.open(out / row["edit_file"]).convert("RGB"))
+        assert np.array_equal(pasted[mask == 255], edit[mask == 255])  # the edit inside the mask
+        assert np.array_equal(pasted[mask == 0], real[mask == 0])  # the camera's pixels outside it
+        assert (mask == 0).mean() > 0.5 and 0 < ((mask > 0) & (mask < 255)).mean() < 0.05  # a feathered outline
+    # masks stay out of the imagefolder listing: every image file outside hidden folders has exactly one record
+    images = {p.relative_to(out).as_posix() for p in out.rglob("*.png") if p.relative_to(out).parts[0][0] != "."}
+    assert images == set(rows)
+    # resumable: a rerun writes nothing new
+    rerun = CliRunner().invoke(cli, args, standalone_mode=False)
+    assert rerun.return_value == 0 and "wrote 0 real and 0 edited files" in rerun.output
+    assert len(records(out)) == 5

@@ -156,7 +156,9 @@ LIMITS_STILLS = ("Trained on img2img edits and autoencoder round trips of a few 
                  "the recipe). Scores on other generators, heavy processing or screenshots are extrapolation; an "
                  "uncertain or low score is not proof of authenticity. Compression hides decoder traces: on real "
                  "generators' output re-saved as JPEG the loss is larger than the round-trip rows above show "
-                 "(benchmarks/transfer.py measures it).")
+                 "(benchmarks/transfer.py measures it). A local edit, a region replaced as inpainting tools do, "
+                 "moves this whole-picture score little (the local-edits table measures it): the residual CNN's "
+                 "heatmap is the better guide there (benchmarks/local_edits.py).")
 LIMITS_CLIPS = ("Trained on frame-by-frame img2img stylizations of a few clips (generators listed in the recipe): "
                 "texture re-synthesised in every frame. A static shot stylized with the same initial noise in every "
                 "frame does not flicker and is missed, and video generators that keep texture coherent over time "
@@ -206,6 +208,9 @@ def render_card(bundle: Bundle) -> str:
     if m.get("saved_as_source"):
         parts.append(f"<h2>Edits saved as their source photos were</h2><p>{html.escape(SAVED_AS_SOURCE_NOTE)}</p>")
         parts.append(_table(saved_as_source_rows(m["saved_as_source"]), "edits"))
+    if m.get("local_edits"):
+        parts.append(f"<h2>Local edits</h2><p>{html.escape(LOCAL_EDITS_NOTE)}</p>")
+        parts.append(_table(local_edit_rows(m["local_edits"]), "share of the picture edited"))
     if m.get("extra_real"):
         parts.append("<h2>Real photos outside the dataset</h2>" + _table({"all": m["extra_real"]["overall"]}, "subset"))
     shown = {k: v for k, v in recipe.items() if k not in ("train_groups", "test_groups")}
@@ -221,6 +226,16 @@ SAVED_AS_SOURCE_NOTE = ("Most source photos are JPEGs, while the edits are lossl
                         "is re-saved with its source photo's own JPEG tables and the photos are left as they are, so a "
                         "JPEG grid no longer tells them apart: the drop from the files as generated is what "
                         "compression at the photos' own quality costs the detector.")
+
+
+LOCAL_EDITS_NOTE = ("Each held-out edit pasted back into its own photo inside a feathered ellipse, as inpainting tools "
+                    "return their output (generator.paste_back), scored against the same held-out real photos. These "
+                    "files are left out of every other table, and of the targets, which are stated for whole pictures.")
+
+
+def local_edit_rows(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Rows of the local-edits table: all of them, then each bin of the share of the picture edited."""
+    return {"all": node["overall"], **node.get("edit_area", {})}
 
 
 def saved_as_source_rows(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -273,6 +288,9 @@ def render_summary(bundle: Bundle) -> str:
     if m.get("saved_as_source"):
         parts += ["", "## Edits saved as their source photos were", "", SAVED_AS_SOURCE_NOTE, "",
                   _md_table(saved_as_source_rows(m["saved_as_source"]), "edits")]
+    if m.get("local_edits"):
+        parts += ["", "## Local edits", "", LOCAL_EDITS_NOTE, "",
+                  _md_table(local_edit_rows(m["local_edits"]), "share of the picture edited")]
     if m.get("extra_real"):
         parts += ["", "## Unseen real camera photos", "", _md_table({"all": m["extra_real"]["overall"]}, "subset")]
     parts += ["", "## Limits", "", LIMITS_CLIPS if _judges_clips(bundle) else LIMITS_STILLS]

@@ -16,6 +16,8 @@ from typing import Any
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".avif"}
 SYNTHETIC_LABELS = {"1", "synthetic", "fake", "generated", "edited", "ai"}  # the generator writes "edited"
 REAL_LABELS = {"0", "real", "authentic", "camera"}
+#: ``kind`` of a local edit: a generator's output pasted into part of its photo (``generator.paste_back``).
+PASTE_BACK = "paste-back"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ def is_still(record: Record) -> bool:
     """Whether the record is a still image: post-processing chains (augmentations, evaluation conditions) apply to
     stills only. The video generator marks its clips ``media_kind: video``."""
     return record.info.get("media_kind", "image") == "image"
+
+
+def is_local(record: Record) -> bool:
+    """Whether the record is a local edit (:data:`PASTE_BACK`) rather than a whole picture."""
+    return record.info.get("kind") == PASTE_BACK
 
 
 def parse_label(value: object) -> int:

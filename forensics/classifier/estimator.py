@@ -105,12 +105,16 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, augmented: np.ndarray | None = None
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, augmented: np.ndarray | None = None,
+        calibrated: np.ndarray | None = None,
     ) -> CalibratedBoostingClassifier:
         """Fit on X (n_samples, n_features; ``nan`` = missing) and y in {0, 1}.
 
         ``groups``: (n_samples,) source photo ids for the folds. ``augmented``: (n_samples,) bool, rows that are
-        post-processed copies (used with ``augmented_calibration_share``).
+        post-processed copies (used with ``augmented_calibration_share``). ``calibrated``: (n_samples,) bool, the rows
+        the calibration is fitted on (default all; both classes needed). Training passes whole pictures only: local
+        edits teach the boosting, while the probability stays calibrated for the population the targets are stated
+        on (and errs low on local edits rather than high on photos).
         """
         if self.calibration not in ("sigmoid", "isotonic"):
             raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', got {self.calibration!r}")
@@ -128,15 +132,18 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         else:
             cv = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
         oof = cross_val_predict(clone(booster), boosted, y, groups=groups, cv=cv, method="predict_proba")[:, 1]
-        oof = self._pool(oof, experts)
-        weight = compute_sample_weight(self.class_weight, y)
+        rows = np.ones(len(y), bool) if calibrated is None else np.asarray(calibrated, dtype=bool)
+        oof, cal_y = self._pool(oof, experts)[rows], y[rows]
+        if set(np.unique(cal_y)) != {0, 1}:
+            raise ValueError("the calibrated rows must contain both classes 0 and 1")
+        weight = compute_sample_weight(self.class_weight, cal_y)
         if share is not None:
-            weight = weight * _share_weights(y, np.asarray(augmented, dtype=bool), share)
+            weight = weight * _share_weights(cal_y, np.asarray(augmented, dtype=bool)[rows], share)
         if self.calibration == "isotonic":
             self.calibrator_ = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip")
-            self.calibrator_.fit(oof, y, sample_weight=weight)
+            self.calibrator_.fit(oof, cal_y, sample_weight=weight)
         else:
-            self.calibrator_ = LogisticRegression(C=1e4).fit(_logit(oof)[:, None], y, sample_weight=weight)
+            self.calibrator_ = LogisticRegression(C=1e4).fit(_logit(oof)[:, None], cal_y, sample_weight=weight)
         self.estimator_ = booster.fit(boosted, y)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]

@@ -22,7 +22,7 @@ from forensics.classifier import postprocess
 from forensics.classifier.bundle import Bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.combiner import MIN_COVERAGE, coverage
-from forensics.classifier.dataset import Record, is_still
+from forensics.classifier.dataset import Record, is_local, is_still
 from forensics.classifier.history import source_history
 from forensics.classifier.metrics import bootstrap_intervals, detection_metrics, reliability_curve
 
@@ -30,6 +30,8 @@ from forensics.classifier.metrics import bootstrap_intervals, detection_metrics,
 BREAKDOWN_KEYS = ("kind", "strength", "scheduler", "model_id", "vae", "collection", "noise", "long_side")
 SAVED_AS_SOURCE = "edits saved as their sources"
 STRONG_EDIT = 0.3  # the targets distinguish edits of strength >= 0.3 from lighter ones
+#: Bins of ``edit_area`` (share of the picture a local edit replaced; :mod:`generator.paste_back`), upper edges.
+AREA_BINS = ((0.075, "under 7.5 %"), (0.15, "7.5-15 %"), (0.3, "15-30 %"), (1.0, "30 % and over"))
 
 
 @dataclass
@@ -72,6 +74,10 @@ def predict_records(
     return Predictions(condition, kept, np.array([r.label for r in kept], dtype=int), p, int((~judged).sum()))
 
 
+def _area_key(value: Any) -> str | None:
+    return None if value is None else next(label for edge, label in AREA_BINS if float(value) <= edge)
+
+
 def _strength_key(value: Any) -> str | None:
     return None if value is None else f"{float(value):.2f}"
 
@@ -80,12 +86,13 @@ def breakdown(pred: Predictions, key: str, intervals: bool = False) -> dict[str,
     """Metrics per value of ``key`` among synthetic records (each value's fakes vs all reals);
     for ``collection``, per value among all records (e.g. real-image recall per photo collection)."""
     values = pred.attribute(key)
-    if key == "strength":
-        values = [_strength_key(v) for v in values]
+    if key in ("strength", "edit_area"):
+        values = [(_strength_key if key == "strength" else _area_key)(v) for v in values]
     out = {}
     synthetic_only = key != "collection"
     present = {v for v, y in zip(values, pred.y, strict=True) if v is not None and (y == 1 or not synthetic_only)}
-    for value in sorted(present, key=str):
+    bins = [label for _, label in AREA_BINS]
+    for value in sorted(present, key=lambda v: bins.index(v) if key == "edit_area" else str(v)):
         sel = np.array([v == value for v in values])
         if synthetic_only:
             sel |= pred.y == 0
@@ -127,18 +134,28 @@ def evaluate(
     jobs: int = 1,
 ) -> dict[str, Any]:
     """Evaluate ``bundle`` on held-out ``records``, and on the stills of ``condition_records`` (default: the same)
-    after each post-processing condition. Returns a JSON-serialisable dict::
+    after each post-processing condition. Local edits (:func:`is_local`) are kept apart: every other figure is on
+    reals and whole-image edits, as the targets are stated, and the local edits are scored against the same reals in
+    ``local_edits``, per share of the picture replaced. Returns a JSON-serialisable dict::
 
         {"as_is": {"overall": {...}, "strength>=0.3": {...}, "strength": {"0.10": {...}}, "scheduler": ...},
          "postprocessing": {"jpeg75": {...metrics, "strength>=0.3": {...}, "kind": {"img2img": {...}, ...}}, ...},
          "saved_as_source": {...metrics, "strength>=0.3": ..., "kind": ...},  # when some edits have a JPEG source
+         "local_edits": {"overall": {...}, "edit_area": {"under 7.5 %": {...}, ...}},  # when there are local edits
          "curves": {"roc": ..., "reliability": ...}}
     """
+    local = [r for r in records if is_local(r)]
+    records = [r for r in records if not is_local(r)]
     as_is = predict_records(bundle, records, cache_path, "", jobs)
     both_classes = len(set(as_is.y.tolist())) == 2
     result: dict[str, Any] = {"as_is": summarize(as_is), "curves": curves(as_is) if both_classes else {},
                               "postprocessing": {}}
-    processed = [r for r in (records if condition_records is None else condition_records) if is_still(r)]
+    if local:
+        pred = predict_records(bundle, local + [r for r in records if r.label == 0], cache_path, "", jobs)
+        result["local_edits"] = {"overall": {**pred.metrics(intervals=True), "not_judged": pred.not_judged},
+                                 "edit_area": breakdown(pred, "edit_area")}
+    processed = [r for r in (records if condition_records is None else condition_records)
+                 if is_still(r) and not is_local(r)]
     for condition in conditions if processed else ():
         result["postprocessing"][condition] = _condition_summary(
             predict_records(bundle, processed, cache_path, condition, jobs))

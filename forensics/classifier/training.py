@@ -19,7 +19,7 @@ from forensics.classifier.bundle import Bundle, save_bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.card import render_card, render_summary
 from forensics.classifier.combiner import MIN_COVERAGE, coverage
-from forensics.classifier.dataset import Record, is_still, split_by_group
+from forensics.classifier.dataset import Record, is_local, is_still, split_by_group
 from forensics.classifier.estimator import CalibratedBoostingClassifier
 from forensics.classifier.evaluate import evaluate
 from forensics.classifier.features import FeatureSchema
@@ -88,7 +88,8 @@ def fit_bundle(
     groups = np.array([r.group for r in owners])
     params["expert_columns"] = tuple(schema.names.index(n) for n in experts)
     augmented = np.array([s.variant != "" for s in samples])
-    model = CalibratedBoostingClassifier(**params).fit(X, y, groups, augmented)
+    whole = np.array([not is_local(r) for r in owners])
+    model = CalibratedBoostingClassifier(**params).fit(X, y, groups, augmented, calibrated=whole)
     recipe = {
         "name": name,
         "version": datetime.now(timezone.utc).strftime("%Y%m%d%H%M"),
@@ -119,14 +120,18 @@ def train(
     jobs: int = 1,
     notes: dict[str, Any] | None = None,
     match_history: bool = False,
+    fit_local_edits: bool = True,
 ) -> Bundle:
     """Split by source photo, fit on the train side, evaluate on the held-out side, write the bundle to ``out``.
 
     ``extra_real`` are real photos evaluated (never trained on) for real-image recall, e.g. camera JPEGs
     that are not sources of any dataset record. ``notes`` are added to the bundle's recipe (e.g. the dataset recipe).
+    ``fit_local_edits`` false keeps local edits (paste-backs) out of the fit: they are then only evaluated.
     """
     out = Path(out)
     train_records, test_records = split_by_group(records, test_fraction, seed)
+    if not fit_local_edits:
+        train_records = [r for r in train_records if not is_local(r)]
     bundle = fit_bundle(out.name, train_records, analyzer_names, cache_path, augment, params, jobs, match_history)
     bundle.recipe.update({"datasets": list(datasets), "split": {"by": "source photo", "test_fraction": test_fraction,
                                                                  "seed": seed},

@@ -24,7 +24,7 @@ def _cell(value: Any) -> str:
 
 def print_summary(metrics: dict[str, Any], console: Console) -> None:
     """Print the overall, per-setting and post-processing metrics as tables."""
-    from forensics.classifier.card import saved_as_source_rows
+    from forensics.classifier.card import local_edit_rows, saved_as_source_rows
     from forensics.classifier.evaluate import BREAKDOWN_KEYS
 
     sections: dict[str, dict[str, dict[str, float]]] = {}
@@ -38,6 +38,8 @@ def print_summary(metrics: dict[str, Any], console: Console) -> None:
         sections["post-processing"] = metrics["postprocessing"]
     if metrics.get("saved_as_source"):
         sections["edits saved as their sources"] = saved_as_source_rows(metrics["saved_as_source"])
+    if metrics.get("local_edits"):
+        sections["local edits (share of the picture)"] = local_edit_rows(metrics["local_edits"])
     if metrics.get("extra_real"):
         sections["unseen real photos"] = {"all": metrics["extra_real"]["overall"]}
     for title, rows in sections.items():

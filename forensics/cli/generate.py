@@ -15,7 +15,7 @@ EXIT_FAILURES = 3  # some sources could not be processed (as ``scan``'s "could n
 # CLI parameter -> Recipe field, for parameters whose names differ
 _FIELD = {"cfg": "guidance", "prompts": "prompts_file", "post": "postprocess", "image_format": "image_format"}
 _LISTS = {"strengths": float, "seeds": int, "styles": str, "schedulers": str, "roundtrip_vaes": str, "post": str,
-          "provenance": str}
+          "provenance": str, "paste_back": float}
 
 
 def _split(value: str | None, kind: type) -> list | None:
@@ -49,6 +49,9 @@ def _split(value: str | None, kind: type) -> list | None:
 @click.option("--variant", help="Weight variant of a diffusers folder or hub repo (fp16, bf16).")
 @click.option("--roundtrip-vaes", help="Also write autoencoder round trips (strength 0) through these VAEs, "
               "comma-separated: taesd, taesdxl, taesd3, taef1, vaelight.")
+@click.option("--paste-back", help="Also write local edits: each edit pasted into its photo inside a feathered "
+              "ellipse covering one of these shares of the picture, comma-separated (e.g. 0.05,0.15,0.35); masks in "
+              "OUT/.masks/.")
 @click.option("--width", type=int, default=512, show_default=True, help="Target width (0 = keep aspect ratio).")
 @click.option("--height", type=int, default=0, show_default=True, help="Target height (0 = keep aspect ratio).")
 @click.option("--resize", type=click.Choice(["lanczos", "bicubic", "bilinear", "area", "nearest-exact"]),
