@@ -86,13 +86,13 @@ def breakdown(pred: Predictions, key: str, intervals: bool = False) -> dict[str,
     """Metrics per value of ``key`` among synthetic records (each value's fakes vs all reals);
     for ``collection``, per value among all records (e.g. real-image recall per photo collection)."""
     values = pred.attribute(key)
-    if key in ("strength", "edit_area"):
-        values = [(_strength_key if key == "strength" else _area_key)(v) for v in values]
+    if binned := {"strength": _strength_key, "edit_area": _area_key}.get(key):
+        values = [binned(v) for v in values]
     out = {}
     synthetic_only = key != "collection"
     present = {v for v, y in zip(values, pred.y, strict=True) if v is not None and (y == 1 or not synthetic_only)}
-    bins = [label for _, label in AREA_BINS]
-    for value in sorted(present, key=lambda v: bins.index(v) if key == "edit_area" else str(v)):
+    areas = [label for _, label in AREA_BINS]
+    for value in sorted(present, key=areas.index if key == "edit_area" else str):
         sel = np.array([v == value for v in values])
         if synthetic_only:
             sel |= pred.y == 0
