@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "residual-cnn"
 MODEL_ENV = "FORENSICS_RESIDUAL_CNN"
 CODE_VERSION = "1"
+#: Log-odds by which the hottest tenth of the patches must exceed the median patch for the "local region" finding.
+#: Set at the 95th percentile of the default recipe's training photos (3.47). Measured with it: 1.7 % of held-out
+#: photos and 3.3 % of unseen camera photos get the finding; held-out paste-back edits over under 7.5 %, 7.5-15 %,
+#: 15-30 % and over 30 % of the picture get it 17 %, 35 %, 60 % and 58 % of the time. Over all 693 shared photos as
+#: a scan reads them: 2.9 %, but 6 of the 24 Kodak film scans, whose grain the CNN finds uneven.
+LOCAL_CONTRAST = 3.5
 
 
 class ResidualCNNAnalyzer(Analyzer):
@@ -83,11 +89,20 @@ class ResidualCNNAnalyzer(Analyzer):
             "patches": float(len(logits)),
         }
         score = 1.0 / (1.0 + math.exp(-features["mean_logit"]))
+        top_decile = float(np.sort(logits)[-max(1, len(logits) // 10) :].mean())
+        findings = [self._finding(features, score)]
+        if top_decile - features["median_logit"] >= LOCAL_CONTRAST:
+            findings.append(Finding(
+                "residual_cnn.local_region",
+                f"A tenth of the patches look far more like decoder output than the rest (mean logit "
+                f"{top_decile:+.1f} against a median of {features['median_logit']:+.1f}): the heatmap's bright cells "
+                "may be a local edit, such as inpainting pasted back into the photo. Look there.",
+                Severity.LOW, "synthetic"))
         return self.new_evidence(
             features=features,
-            findings=[self._finding(features, score)],
+            findings=findings,
             figures=[self._heatmap(image.shape[:2], corners, logits, model.config.patch)],
-            details={"model": str(self.model_dir), "patch": model.config.patch,
+            details={"model": str(self.model_dir), "patch": model.config.patch, "top_decile_logit": top_decile,
                      "units": "logits are natural log-odds; score = logistic(mean_logit)"},
             score=score,
         )
