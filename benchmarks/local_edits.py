@@ -35,24 +35,24 @@ from forensics.scan import Scanner
 sys.path.insert(0, str(PROJECT_ROOT / "datasets"))
 from build import RECIPE, dataset_records  # the recipe's own records, not a copy of the logic
 
-MAPS = {"residual-cnn": "residual_cnn", "noise": "noise_inconsistency"}
+#: analyzer -> (its heatmap, the ``details`` key holding the heatmap's cell side in pixels)
+MAPS = {"residual-cnn": ("residual_cnn", "patch"), "noise": ("noise_inconsistency", "block")}
 
 
-def pixel_map(data: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A heatmap grid (cells tiling the picture from its top-left corner) spread over ``shape`` pixels."""
-    rows, cols = data.shape
-    cell_y, cell_x = -(-shape[0] // rows), -(-shape[1] // cols)
-    if (rows - 1) * cell_y >= shape[0] or (cols - 1) * cell_x >= shape[1]:  # floor grid: whole cells only
-        cell_y, cell_x = shape[0] // rows, shape[1] // cols
-    ys = np.minimum(np.arange(shape[0]) // cell_y, rows - 1)
-    xs = np.minimum(np.arange(shape[1]) // cell_x, cols - 1)
-    return data[ys[:, None], xs[None, :]]
+def pixel_map(data: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """A heatmap grid of ``cell``-pixel squares from the picture's top-left corner, spread over ``shape`` pixels
+    (pixels past the last cell are NaN)."""
+    heat = np.full(shape, np.nan)
+    rows, cols = min(data.shape[0], -(-shape[0] // cell)), min(data.shape[1], -(-shape[1] // cell))
+    spread = np.repeat(np.repeat(data[:rows, :cols], cell, axis=0), cell, axis=1)[: shape[0], : shape[1]]
+    heat[: spread.shape[0], : spread.shape[1]] = spread
+    return heat
 
 
-def localization(data: np.ndarray, mask: np.ndarray) -> tuple[float, bool, float]:
+def localization(data: np.ndarray, cell: int, mask: np.ndarray) -> tuple[float, bool, float]:
     """Pixel AUC of the map against ``mask`` > 0.5, whether its hottest cell's pixels are mostly edited, and the
     share of scored pixels that are."""
-    heat = pixel_map(data, mask.shape)
+    heat = pixel_map(data, cell, mask.shape)
     scored = ~np.isnan(heat)
     edited = mask > 0.5
     auc = roc_auc(edited[scored].astype(int), heat[scored])
@@ -89,10 +89,11 @@ def main() -> None:
         with Image.open(record.path.parent.parent / record.info["mask_file"]) as im:
             mask = np.asarray(im, dtype=np.float32) / 255.0
         maps = {}
-        for analyzer, figure in MAPS.items():
+        for analyzer, (figure, cell) in MAPS.items():
             found = [f for f in evidence[analyzer].figures if f.name == figure]
             if evidence[analyzer].status == "ok" and found:
-                maps[analyzer] = localization(np.asarray(found[0].data, dtype=np.float64), mask)
+                data = np.asarray(found[0].data, dtype=np.float64)
+                maps[analyzer] = localization(data, int(evidence[analyzer].details[cell]), mask)
         rows.append((record.info["edit_area"], p, maps))
     print(f"held-out photos: {np.mean(real_p < 0.5):.3f} called authentic (p < 0.5)")
     header = "share edited      n   AUC   flagged " + "".join(f"| {a}: pixel AUC  hottest on edit (random) "
