@@ -101,15 +101,14 @@ def paste_back(out: Path, areas: Sequence[float], seed: int = 0) -> int:
             real = reals.get((edit["source_sha256"], edit.get("width"), edit.get("height")))
             digest = int(edit["sha256"][:16], 16)
             area = float(areas[digest % len(areas)])
-            stem = Path(edit["file_name"]).stem
-            name = f"local/{stem}-a{round(area * 100):02d}.png"
+            own = f"{Path(edit['file_name']).stem}-a{round(area * 100):02d}.png"
+            name, mask_name = f"local/{own}", f"{MASKS_DIR}/{own}"
             if real is None or name in records:
                 continue
             rng = np.random.default_rng([seed, digest])
             pixels = _rgb(out / edit["file_name"])
             mask = ellipse_mask(pixels.shape[0], pixels.shape[1], area, rng)
             data = _encode_png(paste(_rgb(out / real["file_name"]), pixels, mask))
-            mask_name = f"{MASKS_DIR}/{stem}-a{round(area * 100):02d}.png"
             for file_name, payload in ((name, data), (mask_name, _encode_png(np.round(mask * 255).astype(np.uint8)))):
                 (out / file_name).parent.mkdir(parents=True, exist_ok=True)
                 (out / file_name).write_bytes(payload)
