@@ -17,6 +17,7 @@ included); wall times are measured here around the subprocess.
 
     OMP_NUM_THREADS=1 python benchmarks/audit_throughput.py                          # default analyzers
     OMP_NUM_THREADS=1 python benchmarks/audit_throughput.py --analyzers metadata     # fast
+    OMP_NUM_THREADS=1 python benchmarks/audit_throughput.py --files 100 --no-resume --against all  # vs every analyzer
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument("--analyzers", default="", help="comma-separated analyzers (default: the default set)")
     parser.add_argument("--workers", default=f"1,{os.cpu_count()}", help="worker counts to compare (default 1,cores)")
     parser.add_argument("--no-resume", action="store_true", help="skip the kill-and-resume measurement")
+    parser.add_argument("--against", metavar="ANALYZERS",
+                        help="also audit with these analyzers ('all': every registered one) at the most workers, side "
+                             "by side, and print the chosen set's speed-up over them")
     parser.add_argument("--workdir", type=Path, help="keep the evidence and audit folders here")
     args = parser.parse_args()
     analyzers = [a for a in args.analyzers.split(",") if a]
@@ -114,6 +118,11 @@ def main() -> None:
         print(f"{w:>7} {rate:>8.3g} {speedup:>8.2f} {speedup / w:>10.2f} {wall:>7.1f} "
               f"{run['driver_peak_rss_mb']:>10.0f} {run['worker_peak_rss_mb']:>10.0f}")
 
+    if args.against:
+        wall, run = run_audit(folder, work / "audit-against", counts[-1], args.against.split(","))
+        against = run["analysed"] / run["elapsed_s"]
+        print(f"against -a {args.against}: {against:.3g} files/s with {counts[-1]} workers ({wall:.1f} s wall); "
+              f"the chosen set is {rate / against:.2f}x as fast")
     if args.no_resume:
         return
     w, out = counts[-1], work / "audit-resume"

@@ -1,14 +1,15 @@
 """Build a dataset recipe's images and, for ``models/default``, its model (default recipe ``datasets/default.json``).
 
-    python datasets/build.py prepare   # centre crops of the source photos (native pixels, no resize)
+    python datasets/build.py prepare   # centre crops of the source photos (native pixels), downscaled views
     python datasets/build.py generate  # real copies, round trips, img2img edits (forensics generator)
     python datasets/build.py features  # optional: fill the feature cache while generation goes on
     python datasets/build.py train     # features (cached), grouped split, fit, evaluate, write the bundle
     python datasets/build.py all
 
 ``--recipe datasets/residual-cnn.json --work /tmp/forensics-residual-cnn prepare generate`` builds the images the
-residual CNN is trained on (``python -m forensics.learned.train``), and its ``corners`` stage the camera crops of
-its third training phase (from the default recipe's work folder, ``--source-work``).
+residual CNN is trained on (``python -m forensics.learned.train``), its ``corners`` stage the camera crops of its
+third training phase and its ``downscaled`` stage the list of downscaled views and their edits of its fifth (both
+from the default recipe's work folder, ``--source-work``).
 
 Everything is written under ``--work`` (default ``/tmp/forensics-default``) except the bundle (``--out``,
 default ``models/default``). Each stage is resumable: the generator skips files it wrote, the feature
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -33,6 +36,11 @@ from forensics.config import PROJECT_ROOT, data_root
 
 RECIPE = Path(__file__).with_name("default.json")
 GRID = 8  # crops start and end on the 8-pixel JPEG / latent grid
+# Filters that web pipelines, editors and img2img front ends downscale with; each view draws one by its photo's name.
+DOWNSCALE_FILTERS = (Image.Resampling.LANCZOS, Image.Resampling.BICUBIC, Image.Resampling.BILINEAR,
+                     Image.Resampling.BOX)
+MAX_DOWNSCALE = 0.8  # a view is made only where the photo shrinks at least this much
+DOWNSCALED = " downscaled"  # suffix of the collection of downscaled views
 log = logging.getLogger("build")
 
 
@@ -69,19 +77,54 @@ def centre_crop(im: Image.Image, side: int) -> Image.Image:
     return im.crop((left, top, left + w, top + h))
 
 
+def downscaled_view(im: Image.Image, side: int, name: str) -> Image.Image | None:
+    """Centre crop of ``im`` shrunk whole, as a photo is before it is published or given to an img2img pipeline.
+
+    The short side is drawn (by ``name``'s hash) between ``side`` and twice ``side``, at most :data:`MAX_DOWNSCALE` of
+    the photo's, with a drawn filter of :data:`DOWNSCALE_FILTERS`; ``None`` where the photo is too small to shrink.
+    Resampling leaves no camera noise at native scale and no JPEG grid: without such photos, the classifier took a
+    photo shrunk to 0.3 and saved losslessly for a generator's output (16 of 59 held-out camera photos).
+    """
+    digest = hashlib.sha256(name.encode()).digest()
+    short = min(side * (1 + digest[0] / 256), MAX_DOWNSCALE * min(im.size))
+    if short < side:
+        return None
+    scale = short / min(im.size)
+    size = (max(side, round(im.width * scale)), max(side, round(im.height * scale)))
+    return centre_crop(im.resize(size, DOWNSCALE_FILTERS[digest[1] % len(DOWNSCALE_FILTERS)]), side)
+
+
+def downscaled_collection(collection: str) -> str:
+    """The ``collection`` of the downscaled views of a source collection's photos."""
+    return f"{collection}{DOWNSCALED}"
+
+
 def prepare(recipe: dict, work: Path) -> None:
-    """Write the lossless crops (PNG) and ``sources.csv`` (crop, original, collection); list held-out photos."""
+    """Write the lossless crops (PNG) and ``sources.csv`` (crop, original, collection); list held-out photos.
+
+    A collection whose spec sets ``downscaled`` also gets a :func:`downscaled_view` of each photo, a source of its
+    own in the collection :func:`downscaled_collection` (its records stay in the photo's group).
+    """
     chosen, held_out = select_sources(recipe)
     folder = work / "sources"
     folder.mkdir(parents=True, exist_ok=True)
-    rows = []
+    native, downscaled = [], []
     for collection, path in chosen:
         with Image.open(path) as im:
-            crop = centre_crop(ImageOps.exif_transpose(im).convert("RGB"), recipe["crop"])
-        target = folder / f"{collection}-{path.stem}.png"
+            upright = ImageOps.exif_transpose(im).convert("RGB")
+        native.append((collection, collection, path, path.stem, centre_crop(upright, recipe["crop"])))
+        if recipe["sources"][collection].get("downscaled"):
+            downscaled.append((collection, downscaled_collection(collection), path, f"{path.stem}-downscaled",
+                               downscaled_view(upright, recipe["crop"], path.name)))
+    rows = []
+    # Views come after every native crop, so adding them keeps each crop's generation settings (drawn by position).
+    for collection, view_collection, path, stem, crop in native + downscaled:
+        if crop is None:
+            continue
+        target = folder / f"{collection}-{stem}.png"
         if not target.exists():
             crop.save(target)
-        rows.append({"crop": str(target), "original": str(path), "collection": collection})
+        rows.append({"crop": str(target), "original": str(path), "collection": view_collection})
     with (work / "sources.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["crop", "original", "collection"])
         writer.writeheader()
@@ -105,15 +148,49 @@ def dataset_records(recipe: dict, work: Path) -> list[Record]:
 
     An original is the photo as its camera wrote it (full resolution, the camera's own JPEG), a real record in its
     crop's group, so both stay on one side of every split. Crops alone would teach the classifier what a 384-pixel
-    PNG of a camera photo looks like, never a camera file, which is what a newsroom scans.
+    PNG of a camera photo looks like, never a camera file, which is what a newsroom scans. Records of a downscaled
+    view join the group of their photo's native crop likewise.
     """
-    out = load_dataset(work / "dataset")
+    sources = _sources(work)
+    native = {row["original"]: file_sha256(Path(row["crop"])) for row in sources
+              if row["collection"] in recipe["sources"]}
+    photo_group = {file_sha256(Path(row["crop"])): native[row["original"]] for row in sources
+                   if row["collection"] not in recipe["sources"] and row["original"] in native}
+    out = [dataclasses.replace(r, group=photo_group.get(r.group, r.group)) for r in load_dataset(work / "dataset")]
     wanted = {name for name, spec in recipe["sources"].items() if spec.get("originals")}
-    for row in _sources(work):
+    for row in sources:
         if row["collection"] in wanted:
-            out.append(Record(Path(row["original"]), 0, file_sha256(Path(row["crop"])),
+            out.append(Record(Path(row["original"]), 0, native[row["original"]],
                               {"collection": original_collection(row["collection"])}))
     return out
+
+
+def _training_side(recipe_name: str, source_work: Path) -> list[Record]:
+    """Records on the training side of the split of another recipe of this folder, built in ``source_work``."""
+    other = json.loads((RECIPE.parent / recipe_name).read_text(encoding="utf-8"))
+    tag_sources(source_work / "dataset", _sources(source_work))
+    return split_by_group(dataset_records(other, source_work), other["train"]["test_fraction"],
+                          other["train"]["seed"])[0]
+
+
+def downscaled(recipe: dict, work: Path, source_work: Path) -> None:
+    """The downscaled views of one collection on the training side of another recipe's split, with their round trips
+    and edits, as the dataset ``work/downscaled`` (its ``metadata.jsonl`` points at that recipe's files).
+
+    ``recipe["downscaled"]`` names that recipe (built in ``source_work``) and the collection. The residual CNN's own
+    photos are native crops: these teach it a whole photo shrunk (no camera noise at native scale) as real, and the
+    decoder's trace on such a photo as synthetic, without touching the default classifier's test or held-out photos.
+    """
+    spec = recipe["downscaled"]
+    records = [r for r in _training_side(spec["recipe"], source_work)
+               if not is_local(r) and r.info.get("collection") == downscaled_collection(spec["collection"])]
+    folder = work / "downscaled"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "metadata.jsonl").open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps({"file_name": str(r.path.resolve()), "label": "edited" if r.label else "real",
+                                 "source_sha256": r.group, "collection": r.info["collection"]}) + "\n")
+    log.info("%d downscaled views and their edits listed in %s", len(records), folder)
 
 
 def corners(recipe: dict, work: Path, source_work: Path) -> None:
@@ -126,9 +203,7 @@ def corners(recipe: dict, work: Path, source_work: Path) -> None:
     more; small photos overlap it).
     """
     spec = recipe["corners"]
-    other = json.loads((RECIPE.parent / spec["recipe"]).read_text(encoding="utf-8"))
-    train_records, _ = split_by_group(dataset_records(other, source_work), other["train"]["test_fraction"],
-                                      other["train"]["seed"])
+    train_records = _training_side(spec["recipe"], source_work)
     folder = work / "corners"
     folder.mkdir(parents=True, exist_ok=True)
     originals = [r.path for r in train_records if r.info.get("collection") == original_collection(spec["collection"])]
@@ -198,10 +273,12 @@ def generate(recipe: dict, work: Path, kinds: tuple[str, ...], reverse: bool = F
 
 def tag_sources(out: Path, sources: list[dict]) -> None:
     """Add to each record of ``metadata.jsonl`` its photo's ``collection`` (bsds500, kodak, camera) and the JPEG
-    history of the photo's original file (``source_jpeg``, None if lossless; see :mod:`forensics.classifier.history`).
+    history of the photo's original file (``source_jpeg``, None if lossless or resampled since; see
+    :mod:`forensics.classifier.history`).
     """
     by_crop = {Path(row["crop"]).name: row for row in sources}
-    histories = {name: jpeg_history(Path(row["original"])) for name, row in by_crop.items()}
+    histories = {name: None if row["collection"].endswith(DOWNSCALED) else jpeg_history(Path(row["original"]))
+                 for name, row in by_crop.items()}
     path = out / "metadata.jsonl"
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for record in records:
@@ -247,14 +324,15 @@ def train(recipe: dict, recipe_path: Path, work: Path, out: Path, cache: Path, j
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stages", nargs="+",
-                        choices=["prepare", "generate", "roundtrip", "img2img", "corners", "features", "train", "all"])
+                        choices=["prepare", "generate", "roundtrip", "img2img", "corners", "downscaled", "features",
+                                 "train", "all"])
     parser.add_argument("--recipe", type=Path, default=RECIPE)
     parser.add_argument("--work", type=Path, default=Path("/tmp/forensics-default"))
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "models" / "default")
     parser.add_argument("--cache", type=Path, help="feature cache (default: WORK/features.sqlite)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--source-work", type=Path, default=Path("/tmp/forensics-default"),
-                        help="corners: the work folder of the recipe the corner crops come from")
+                        help="corners, downscaled: the work folder of the recipe they come from")
     parser.add_argument("--reverse", action="store_true", help="generate the groups in reverse order")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -267,6 +345,8 @@ def main() -> None:
             generate(recipe, args.work, ("roundtrip", "img2img") if stage == "generate" else (stage,), args.reverse)
         elif stage == "corners":
             corners(recipe, args.work, args.source_work)
+        elif stage == "downscaled":
+            downscaled(recipe, args.work, args.source_work)
         elif stage == "features":
             features(recipe, args.work, args.cache or args.work / "features.sqlite", args.jobs)
         else:

@@ -77,3 +77,46 @@ def test_records_are_tagged_with_their_sources_collection_and_jpeg_history(photo
             tables = [list(im.quantization[k]) for k in sorted(im.quantization)] if im.format == "JPEG" else None
         assert (record["source_jpeg"] or {}).get("qtables") == tables  # camera JPEGs: their tables; Kodak PNG: none
     assert sum(r["source_jpeg"] is not None for r in records) == sum(r["collection"] == "camera" for r in records)
+
+
+def test_downscaled_views_shrink_whole_photos_and_join_their_photos_group(photos_dir: Path, tmp_path: Path) -> None:
+    recipe = _recipe()
+    recipe["sources"]["camera"]["downscaled"] = True
+    sources = _crop_dataset(recipe, tmp_path, "real", lambda crop: {"source_sha256": file_sha256(crop),
+                                                                     "source_file": crop.name})
+    native = {row["original"]: row for row in sources if row["collection"] == "camera"}
+    views = [row for row in sources if row["collection"] == "camera downscaled"]
+    assert len(views) > 10 and all(row["original"] in native for row in views)
+    # Listed after every native crop, so the native crops keep their positions (and generation settings).
+    assert [row["collection"] for row in sources[: len(sources) - len(views)]].count("camera downscaled") == 0
+    for row in views:
+        with Image.open(row["original"]) as photo, Image.open(row["crop"]) as view:
+            assert view.size == (128, 128)
+            assert min(photo.size) * build.MAX_DOWNSCALE >= 128  # only photos that shrink get a view
+    # A view shows more of its photo than the native crop of the same size: the whole photo was shrunk first.
+    with Image.open(views[0]["crop"]) as view, Image.open(native[views[0]["original"]]["crop"]) as crop:
+        assert view.tobytes() != crop.tobytes()
+
+    records = build.dataset_records(recipe, tmp_path)
+    group_of = {r.path.name: r.group for r in records}
+    for row in views:
+        assert group_of[Path(row["crop"]).name] == group_of[Path(native[row["original"]]["crop"]).name]
+    assert sum(r.info.get("collection") == "camera original" for r in records) == len(native)
+
+    dataset = tmp_path / "dataset"
+    build.tag_sources(dataset, sources)
+    lines = (dataset / "metadata.jsonl").read_text().splitlines()
+    tagged = {Path(r["file_name"]).name: r for r in map(json.loads, lines)}
+    assert all(tagged[Path(row["crop"]).name]["source_jpeg"] is None for row in views)  # resampled: no JPEG history
+    assert all(tagged[Path(row["crop"]).name]["source_jpeg"] for row in native.values())
+
+    # The residual CNN's ``downscaled`` stage lists the views on the training side of this recipe's split only.
+    recipe_file = tmp_path / "recipe.json"
+    recipe_file.write_text(json.dumps({**recipe, "train": {"test_fraction": 0.3, "seed": 0}}))
+    build.downscaled({"downscaled": {"recipe": str(recipe_file), "collection": "camera"}}, tmp_path / "cnn", tmp_path)
+    listing = (tmp_path / "cnn" / "downscaled" / "metadata.jsonl").read_text()
+    listed = [json.loads(line) for line in listing.splitlines()]
+    train, test = split_by_group(build.dataset_records(recipe, tmp_path), 0.3, seed=0)  # tagged with collections now
+    train_views = {r.path.resolve() for r in train if r.info.get("collection") == "camera downscaled"}
+    assert {Path(r["file_name"]) for r in listed} == train_views and len(train_views) < len(views)
+    assert not {r["source_sha256"] for r in listed} & {r.group for r in test}

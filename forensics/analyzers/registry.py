@@ -60,6 +60,12 @@ def create(name: str, **options: object) -> Analyzer:
     return analyzer_class(name)(**options)
 
 
+def batch_names() -> list[str]:
+    """Names of the analyzers a batch audit runs unless told otherwise: all but those whose class sets ``batch``
+    to False."""
+    return [name for name in names() if analyzer_class(name).batch]
+
+
 def create_all(selected: list[str] | None = None) -> list[Analyzer]:
     """Instantiate the selected analyzers (all registered ones by default)."""
     return [create(n) for n in (selected or names())]

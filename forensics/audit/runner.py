@@ -59,7 +59,8 @@ class AuditConfig:
         out_dir: the audit folder (ledger, results, reports, manifest); reused to resume.
         include, exclude: glob filters on file names or paths relative to a root.
         follow_links: follow symbolic links that leave the audited tree.
-        analyzers: analyzer names to run (``None``: all registered ones).
+        analyzers: analyzer names to run (``None``: those meant for batches, :func:`registry.batch_names`: every
+            registered one but the slow ones no shipped model reads).
         workers: parallel workers (``None``: every core, or every CPU of the Ray cluster).
         backend: ``local`` or ``ray``.
         ray_address: Ray cluster address (``None``: ``$RAY_ADDRESS`` or a local Ray instance).
@@ -87,6 +88,10 @@ class AuditConfig:
     file_reports: bool = True
     limits: MediaLimits = field(default_factory=MediaLimits)
     timeout_s: float | None = 600.0
+
+    def __post_init__(self) -> None:
+        if self.analyzers is None:
+            self.analyzers = registry.batch_names()
 
 
 class AuditError(RuntimeError):

@@ -212,7 +212,8 @@ def render_card(bundle: Bundle) -> str:
         parts.append(f"<h2>Local edits</h2><p>{html.escape(LOCAL_EDITS_NOTE)}</p>")
         parts.append(_table(local_edit_rows(m["local_edits"]), "share of the picture edited"))
     if m.get("extra_real"):
-        parts.append("<h2>Real photos outside the dataset</h2>" + _table({"all": m["extra_real"]["overall"]}, "subset"))
+        parts.append(f"<h2>Real photos outside the dataset</h2><p>{html.escape(EXTRA_REAL_NOTE)}</p>")
+        parts.append(_table(extra_real_rows(m["extra_real"]), "photos"))
     shown = {k: v for k, v in recipe.items() if k not in ("train_groups", "test_groups")}
     parts.append("<h2>Training recipe</h2><pre>" + html.escape(json.dumps(shown, indent=2)) + "</pre>")
     parts.append("<h2>Features</h2><p>" + html.escape(", ".join(schema.names)) + "</p>")
@@ -222,6 +223,9 @@ def render_card(bundle: Bundle) -> str:
     return "\n".join(parts)
 
 
+EXTRA_REAL_NOTE = ("Camera photos that no model here trained on, as their cameras wrote them, then shrunk whole and "
+                   "saved losslessly, as photos are before they are published: shrinking removes both the camera's "
+                   "noise at native scale and the JPEG grid, two things a photo shows and a decoder's output lacks.")
 SAVED_AS_SOURCE_NOTE = ("Most source photos are JPEGs, while the edits are lossless decoder output. Here each edit "
                         "is re-saved with its source photo's own JPEG tables and the photos are left as they are, so a "
                         "JPEG grid no longer tells them apart: the drop from the files as generated is what "
@@ -236,6 +240,13 @@ LOCAL_EDITS_NOTE = ("Each held-out edit pasted back into its own photo inside a 
 def local_edit_rows(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Rows of the local-edits table: all of them, then each bin of the share of the picture edited."""
     return {"all": node["overall"], **node.get("edit_area", {})}
+
+
+def extra_real_rows(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Rows of the unseen-photos table: the files as they are, then shrunk whole and saved losslessly (bundles
+    evaluated before the shrunk conditions existed have none)."""
+    return {"as they are": node["overall"],
+            **{f"shrunk ({condition}, PNG)": row for condition, row in node.get("shrunk", {}).items()}}
 
 
 def saved_as_source_rows(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -292,6 +303,7 @@ def render_summary(bundle: Bundle) -> str:
         parts += ["", "## Local edits", "", LOCAL_EDITS_NOTE, "",
                   _md_table(local_edit_rows(m["local_edits"]), "share of the picture edited")]
     if m.get("extra_real"):
-        parts += ["", "## Unseen real camera photos", "", _md_table({"all": m["extra_real"]["overall"]}, "subset")]
+        parts += ["", "## Unseen real camera photos", "", EXTRA_REAL_NOTE, "",
+                  _md_table(extra_real_rows(m["extra_real"]), "photos")]
     parts += ["", "## Limits", "", LIMITS_CLIPS if _judges_clips(bundle) else LIMITS_STILLS]
     return "\n".join(parts) + "\n"

@@ -29,6 +29,10 @@ CONDITIONS: dict[str, str] = {
     "jpeg75+resize0.5": "resize0.5+jpeg75",
 }
 
+#: Photos shrunk whole and saved losslessly, as galleries and datasets publish them; measured on real photos outside
+#: the dataset (full-size camera files), where shrinking by 0.3 is what a web version of a 10-megapixel photo is.
+SHRINK_CONDITIONS = ("resize0.5", "resize0.3")
+
 
 def parse_chain(chain: str) -> tuple[float | None, float | None, PostProcess]:
     """``chain`` split into its leading blur sigma and noise sigma (``None`` if absent) and the generator's steps.

@@ -15,6 +15,7 @@ import numpy as np
 
 from forensics import __version__
 from forensics.analyzers import registry
+from forensics.classifier import postprocess
 from forensics.classifier.bundle import Bundle, save_bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.card import render_card, render_summary
@@ -125,7 +126,8 @@ def train(
     """Split by source photo, fit on the train side, evaluate on the held-out side, write the bundle to ``out``.
 
     ``extra_real`` are real photos evaluated (never trained on) for real-image recall, e.g. camera JPEGs
-    that are not sources of any dataset record. ``notes`` are added to the bundle's recipe (e.g. the dataset recipe).
+    that are not sources of any dataset record, as they are and shrunk (:data:`postprocess.SHRINK_CONDITIONS`).
+    ``notes`` are added to the bundle's recipe (e.g. the dataset recipe).
     ``fit_local_edits`` false keeps local edits (paste-backs) out of the fit: they are then only evaluated.
     """
     out = Path(out)
@@ -140,7 +142,8 @@ def train(
     unseen_real = [r for r in extra_real if r.group[:16] not in trained]
     bundle.metrics = evaluate(bundle, test_records, cache_path, jobs=jobs)
     if unseen_real:
-        bundle.metrics["extra_real"] = evaluate(bundle, unseen_real, cache_path, conditions=(), jobs=jobs)["as_is"]
+        extra = evaluate(bundle, unseen_real, cache_path, conditions=postprocess.SHRINK_CONDITIONS, jobs=jobs)
+        bundle.metrics["extra_real"] = {**extra["as_is"], "shrunk": extra["postprocessing"]}
     save_bundle(out, bundle, render_card(bundle))
     (out / "README.md").write_text(render_summary(bundle), encoding="utf-8")
     return bundle

@@ -24,6 +24,8 @@ from forensics.media import MediaLimits
 def _analyzer_list(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
     if not value:
         return None
+    if value.strip() == "all":
+        return registry.names()
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in registry.names()]
     if unknown:
@@ -39,7 +41,9 @@ def _analyzer_list(_ctx: click.Context, _param: click.Parameter, value: str | No
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Leave out files or folders matching this glob (repeatable).")
 @click.option("--follow-links", is_flag=True, help="Follow symbolic links that point out of the audited folders.")
-@click.option("--analyzers", "-a", callback=_analyzer_list, help="Comma-separated analyzers to run (default: all).")
+@click.option("--analyzers", "-a", callback=_analyzer_list,
+              help="Comma-separated analyzers to run, or 'all' (default: all but the slow ones no shipped model "
+                   "reads, such as reconstruction).")
 @click.option("--workers", "-j", type=click.IntRange(min=1), help="Parallel workers (default: every core).")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Run on this machine's cores, or on a Ray cluster (needs img2img-forensics[ray]).")

@@ -24,7 +24,7 @@ def _cell(value: Any) -> str:
 
 def print_summary(metrics: dict[str, Any], console: Console) -> None:
     """Print the overall, per-setting and post-processing metrics as tables."""
-    from forensics.classifier.card import local_edit_rows, saved_as_source_rows
+    from forensics.classifier.card import extra_real_rows, local_edit_rows, saved_as_source_rows
     from forensics.classifier.evaluate import BREAKDOWN_KEYS
 
     sections: dict[str, dict[str, dict[str, float]]] = {}
@@ -41,7 +41,7 @@ def print_summary(metrics: dict[str, Any], console: Console) -> None:
     if metrics.get("local_edits"):
         sections["local edits (share of the picture)"] = local_edit_rows(metrics["local_edits"])
     if metrics.get("extra_real"):
-        sections["unseen real photos"] = {"all": metrics["extra_real"]["overall"]}
+        sections["unseen real photos"] = extra_real_rows(metrics["extra_real"])
     for title, rows in sections.items():
         table = Table(title=title)
         for column in (title, *HEADERS):

@@ -63,5 +63,6 @@ def _list(ctx: click.Context, value: bool) -> None:
         return
     for name in registry.names():
         cls = registry.analyzer_class(name)
-        click.echo(f"{name:16s} v{cls.version:8s} {cls.description}")
+        batch = "" if cls.batch else " [audits: only when named]"
+        click.echo(f"{name:16s} v{cls.version:8s} {cls.description}{batch}")
     ctx.exit(0)
