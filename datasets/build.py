@@ -108,23 +108,24 @@ def prepare(recipe: dict, work: Path) -> None:
     chosen, held_out = select_sources(recipe)
     folder = work / "sources"
     folder.mkdir(parents=True, exist_ok=True)
-    native, downscaled = [], []
+    native, downscaled = [], []  # (collection of its records, file name, original, crop or None)
     for collection, path in chosen:
         with Image.open(path) as im:
             upright = ImageOps.exif_transpose(im).convert("RGB")
-        native.append((collection, collection, path, path.stem, centre_crop(upright, recipe["crop"])))
+        name = f"{collection}-{path.stem}"
+        native.append((collection, f"{name}.png", path, centre_crop(upright, recipe["crop"])))
         if recipe["sources"][collection].get("downscaled"):
-            downscaled.append((collection, downscaled_collection(collection), path, f"{path.stem}-downscaled",
+            downscaled.append((downscaled_collection(collection), f"{name}-downscaled.png", path,
                                downscaled_view(upright, recipe["crop"], path.name)))
     rows = []
     # Views come after every native crop, so adding them keeps each crop's generation settings (drawn by position).
-    for collection, view_collection, path, stem, crop in native + downscaled:
+    for collection, file_name, path, crop in native + downscaled:
         if crop is None:
             continue
-        target = folder / f"{collection}-{stem}.png"
+        target = folder / file_name
         if not target.exists():
             crop.save(target)
-        rows.append({"crop": str(target), "original": str(path), "collection": view_collection})
+        rows.append({"crop": str(target), "original": str(path), "collection": collection})
     with (work / "sources.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["crop", "original", "collection"])
         writer.writeheader()
@@ -166,7 +167,8 @@ def dataset_records(recipe: dict, work: Path) -> list[Record]:
 
 
 def _training_side(recipe_name: str, source_work: Path) -> list[Record]:
-    """Records on the training side of the split of another recipe of this folder, built in ``source_work``."""
+    """Records on the training side of the split of another recipe of this folder, built in ``source_work`` (whose
+    ``metadata.jsonl`` is tagged with its sources first, as its own ``train`` stage does)."""
     other = json.loads((RECIPE.parent / recipe_name).read_text(encoding="utf-8"))
     tag_sources(source_work / "dataset", _sources(source_work))
     return split_by_group(dataset_records(other, source_work), other["train"]["test_fraction"],
