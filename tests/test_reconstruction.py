@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +137,13 @@ def test_perceptual_hook_from_a_torchscript_file(weights: None, tmp_path: Path, 
     # Mean absolute difference in [-1, 1] units is the L1 distance in grey levels / 127.5.
     assert evidence.features["vaelight_lpips"] == pytest.approx(evidence.features["vaelight_l1"] / 127.5, rel=1e-3)
     assert evidence.features["min_lpips"] == evidence.features["vaelight_lpips"]
+
+
+def test_creating_the_analyzer_loads_no_autoencoder_library() -> None:
+    """diffusers costs seconds to import: a scanner that reads a non-media file or metadata only never pays for it."""
+    code = ("import sys; from forensics.scan import Scanner; s = Scanner(); "
+            "assert any(a.name == 'reconstruction' for a in s.analyzers); "
+            "r = s.scan(sys.argv[1]); assert r.error['code'] == 'not_media', r.error; "
+            "print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, __file__], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

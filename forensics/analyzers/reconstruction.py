@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from forensics.analyzers.base import Analyzer, AnalyzerUnavailable, Evidence, Finding, Heatmap, Severity
+from forensics.autoencoders.naming import autoencoder_name
 
 if TYPE_CHECKING:
     from forensics.autoencoders import Reconstructor
@@ -59,8 +60,6 @@ _NOT_LPIPS = (
 
 def feature_key(spec: str) -> str:
     """Feature prefix of an autoencoder spec: its short name, lower case, ``[a-z0-9_]`` only."""
-    from forensics.autoencoders.reconstructor import autoencoder_name
-
     return re.sub(r"[^0-9A-Za-z]+", "_", autoencoder_name(spec)).strip("_").lower()
 
 

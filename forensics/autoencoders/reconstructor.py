@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL, AutoencoderTiny
 
 from forensics.autoencoders.loading import VAELIGHT, load_vae, not_found, vaelight_files
+from forensics.autoencoders.naming import autoencoder_name
 from forensics.config import weights_roots
 
 #: Height and width must be multiples of this (the latent grid is 1/8 of the pixels).
@@ -99,9 +100,3 @@ def load_reconstructor(spec: str | os.PathLike, *, device: str = "cpu") -> Recon
             raise not_found(VAELIGHT, [Path(root) / VAELIGHT for root in weights_roots()])
         return VAElightReconstructor(*files)
     return DiffusersReconstructor(autoencoder_name(text), load_vae(text, device=device))
-
-
-def autoencoder_name(spec: str | os.PathLike) -> str:
-    """Short name of an autoencoder spec: built-in names and hub ids as they are, paths by their stem."""
-    text = os.fspath(spec)
-    return Path(text).stem if os.sep in text or Path(text).suffix else text
