@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
@@ -177,3 +180,39 @@ def test_hostile_generation_metadata_never_crashes(photos_dir: Path) -> None:
         assert evidence.status == "ok", (chunks.keys(), evidence.reason)
     gen = parse_comfyui(cyclic, None)
     assert gen is not None and gen["mode"] == "img2img" and gen["denoise"] == pytest.approx(0.4)
+
+
+def _with_chunk(png: bytes, kind: bytes, body: bytes) -> bytes:
+    """``png`` with one more chunk just before its first IDAT."""
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    at = png.index(b"IDAT") - 4
+    return png[:at] + chunk + png[at:]
+
+
+def test_a_metadata_bomb_neither_hides_the_pixels_nor_the_generation_settings(provenance_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    """A real A1111 PNG given a zTXt, a compressed iTXt chunk and an ICC profile that inflate to 64 MB each (Pillow
+    refuses the whole file): the bombs are named and left unread, the pixels decode, the A1111 parameters still
+    decide, and the copy on disk is unchanged."""
+    original = provenance_dir / "a1111-forge" / "html_card-no-preview.png"
+    bomb = zlib.compress(b"\0" * 64_000_000, 9)
+    data = _with_chunk(original.read_bytes(), b"zTXt", b"workflow\0\0" + bomb)
+    data = _with_chunk(data, b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + bomb)
+    data = _with_chunk(data, b"iCCP", b"icc\0\0" + bomb)
+    with pytest.raises(ValueError, match="MAX_TEXT_CHUNK"):
+        Image.open(io.BytesIO(data)).load()
+    path = tmp_path / "bombed.png"
+    path.write_bytes(data)
+    media = load_media(path)
+    assert media.skipped_chunks == ("workflow", "XML:com.adobe.xmp", "ICC profile icc")
+    assert np.array_equal(media.image, load_media(original).image)
+    evidence = MetadataAnalyzer(watermark=False).run(media)
+    codes = {f.code: f for f in evidence.findings}
+    bomb_finding = codes["png_text_oversized"]
+    assert bomb_finding.severity is Severity.MEDIUM and "'workflow'" in bomb_finding.message
+    assert codes["generation_a1111"].severity is Severity.DECISIVE and "metadata_none" not in codes
+    assert evidence.details["generation"]["denoising_strength"] == pytest.approx(0.57)
+    assert path.read_bytes() == data
+    plain = load_media(original)  # a file without oversized chunks is read exactly as before
+    assert plain.skipped_chunks == () and not any(f.code == "png_text_oversized"
+                                                for f in MetadataAnalyzer(watermark=False).run(plain).findings)

@@ -19,6 +19,7 @@ from PIL import Image
 from forensics.media.errors import MediaError
 from forensics.media.image import iter_animation, open_image, to_rgb
 from forensics.media.limits import MediaLimits
+from forensics.media.png_chunks import without_oversized_chunks
 from forensics.media.sniff import sniff
 from forensics.media.video import VideoInfo, iter_video, probe_video
 
@@ -73,6 +74,8 @@ class Media:
         pil: the decoded Pillow image for stills and animations (metadata readers use its
             ``info``, EXIF and quantization tables); ``None`` for videos.
         video: container facts for videos, ``None`` for stills and animations.
+        skipped_chunks: keywords of compressed PNG text chunks (and ICC profiles) left unread because they inflate
+            beyond the decoder's limit (:mod:`forensics.media.png_chunks`); the pixels were decoded without them.
     """
 
     data: bytes
@@ -86,6 +89,7 @@ class Media:
     video: VideoInfo | None = None
     frame_count: int = 1
     limits: MediaLimits = field(default_factory=MediaLimits)
+    skipped_chunks: tuple[str, ...] = ()
     _image: np.ndarray | None = field(default=None, repr=False)
     _flat: bool | None = field(default=None, repr=False)
     _palette: bool | None = field(default=None, repr=False)
@@ -211,7 +215,13 @@ def media_from_bytes(data: bytes, path: Path | None = None, limits: MediaLimits 
             frame_count=info.frame_count,
             limits=limits,
         )
-    img = open_image(data, limits)
+    try:
+        img, skipped = open_image(data, limits), []
+    except MediaError:
+        stripped, skipped = without_oversized_chunks(data)
+        if not skipped:
+            raise
+        img = open_image(stripped, limits)  # the pixels, without the metadata that would not inflate
     n_frames = int(getattr(img, "n_frames", 1))
     return Media(
         data=data,
@@ -224,6 +234,7 @@ def media_from_bytes(data: bytes, path: Path | None = None, limits: MediaLimits 
         pil=img,
         frame_count=n_frames,
         limits=limits,
+        skipped_chunks=tuple(skipped),
     )
 
 

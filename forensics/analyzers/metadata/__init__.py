@@ -73,7 +73,7 @@ class MetadataAnalyzer(Analyzer):
             details.update(readout.details)
             findings.extend(readout.findings)
             features.update(readout.features)
-        if not details.keys() & {"c2pa", "generation", "xmp", "iptc", "exif"}:
+        if not details.keys() & {"c2pa", "generation", "xmp", "iptc", "exif", "skipped_chunks"}:
             findings.append(
                 Finding(
                     "metadata_none", "The file carries no camera, provenance or generation metadata.", Severity.INFO

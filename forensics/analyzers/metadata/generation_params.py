@@ -90,6 +90,15 @@ def parse_generation(texts: dict[str, str]) -> dict[str, Any] | None:
 def read_generation(media: Media) -> Readout:
     """Parsed generation parameters (``details["generation"]``) and a decisive finding when found."""
     out = Readout()
+    if media.skipped_chunks:
+        names = ", ".join(repr(k) for k in media.skipped_chunks)
+        out.details["skipped_chunks"] = list(media.skipped_chunks)
+        out.findings.append(Finding(
+            "png_text_oversized",
+            f"PNG metadata chunks ({names}) inflate beyond the reader's limit and were left unread: broken or "
+            "hostile metadata, such as a decompression bomb, which can also hide generation settings. The pixels "
+            "were analysed without them.",
+            Severity.MEDIUM))
     texts = text_sources(media)
     parsed = parse_generation(texts)
     if parsed is None and media.format == "PNG":
