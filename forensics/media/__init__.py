@@ -74,8 +74,9 @@ class Media:
         pil: the decoded Pillow image for stills and animations (metadata readers use its
             ``info``, EXIF and quantization tables); ``None`` for videos.
         video: container facts for videos, ``None`` for stills and animations.
-        skipped_chunks: keywords of compressed PNG text chunks (and ICC profiles) left unread because they inflate
-            beyond the decoder's limit (:mod:`forensics.media.png_chunks`); the pixels were decoded without them.
+        skipped_chunks: keywords of the PNG text chunks and ICC profile left unread because the decoder refuses
+            them (too large once inflated, or past its budget for text: :mod:`forensics.media.png_chunks`); the
+            pixels were decoded without them.
     """
 
     data: bytes

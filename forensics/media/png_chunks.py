@@ -1,7 +1,8 @@
 """Compressed PNG metadata chunks that inflate past the decoder's limit: found without inflating them, left out.
 
 Pillow refuses a whole PNG when one compressed chunk of metadata (``zTXt``, compressed ``iTXt``, the ICC profile
-``iCCP``) inflates beyond ``PngImagePlugin.MAX_TEXT_CHUNK``: a guard against decompression bombs. The pixels are
+``iCCP``) inflates beyond ``PngImagePlugin.MAX_TEXT_CHUNK``, or when its text adds up to more than
+``MAX_TEXT_MEMORY``: guards against decompression bombs. The pixels are
 still evidence, and a bomb in the metadata would otherwise hide them from analysis, so the image is decoded from a
 copy of the bytes without those chunks (the file itself is never touched) and the report names what was left unread.
 """
