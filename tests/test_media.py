@@ -147,6 +147,13 @@ def _jpeg_claiming(jpeg: bytes, width: int, height: int) -> bytes:
     raise AssertionError("no SOF marker")
 
 
+def _webp(jpeg: bytes) -> bytes:
+    """The photo re-saved as a lossy WebP."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(out, "WEBP", quality=90)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("make", "codes"),
     [
@@ -156,8 +163,9 @@ def _jpeg_claiming(jpeg: bytes, width: int, height: int) -> bytes:
         (lambda jpg: _png_claiming(60_000, 60_000), {"too_large"}),
         (lambda jpg: _jpeg_claiming(jpg, 65_000, 65_000), {"too_large"}),
         (lambda jpg: jpg[:2000] + bytes(range(256)) * 40, {"truncated", "unreadable"}),
+        (lambda jpg: _webp(jpg)[: len(_webp(jpg)) // 2], {"truncated"}),
     ],
-    ids=["zero-byte", "text", "truncated-jpeg", "png-bomb", "jpeg-bomb", "garbage-after-header"],
+    ids=["zero-byte", "text", "truncated-jpeg", "png-bomb", "jpeg-bomb", "garbage-after-header", "truncated-webp"],
 )
 def test_bad_files_get_a_clear_error(camera_jpeg: Path, tmp_path: Path, make, codes: set[str]) -> None:
     path = tmp_path / "evidence.jpg"

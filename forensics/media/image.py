@@ -36,7 +36,7 @@ def open_image(data: bytes, limits: MediaLimits) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
     except Exception as exc:
-        raise _decode_error(exc, "the image decoder rejected the file") from exc
+        raise _decode_error(exc, "the image decoder rejected the file", data) from exc
     width, height = img.size
     if width * height > limits.max_pixels:
         raise MediaError(
@@ -51,15 +51,20 @@ def open_image(data: bytes, limits: MediaLimits) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.load()
     except Exception as exc:
-        raise _decode_error(exc, "the image could not be decoded") from exc
+        raise _decode_error(exc, "the image could not be decoded", data) from exc
     return img
 
 
-def _decode_error(exc: Exception, context: str) -> MediaError:
+def _decode_error(exc: Exception, context: str, data: bytes) -> MediaError:
     """Tell a cut-short file (a common, recognisable failure) from other decoder errors."""
     text = str(exc)
     if "truncat" in text.lower() or "broken data stream" in text:
         return MediaError("truncated", f"the image data is cut short ({text})")
+    # libwebp says only that it "could not create decoder object"; the RIFF header says how long the file should be
+    declared = int.from_bytes(data[4:8], "little") + 8 if data[:4] == b"RIFF" else 0
+    if declared > len(data):
+        return MediaError("truncated", f"the file is cut short: its header declares {declared} bytes, "
+                                       f"{len(data)} are present ({text})")
     return MediaError("unreadable", f"{context} ({type(exc).__name__}: {text})")
 
 
