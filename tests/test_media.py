@@ -147,11 +147,11 @@ def _jpeg_claiming(jpeg: bytes, width: int, height: int) -> bytes:
     raise AssertionError("no SOF marker")
 
 
-def _webp(jpeg: bytes) -> bytes:
-    """The photo re-saved as a lossy WebP."""
+def _webp_cut_short(jpeg: bytes) -> bytes:
+    """The first half of the photo re-saved as a lossy WebP."""
     out = io.BytesIO()
     Image.open(io.BytesIO(jpeg)).save(out, "WEBP", quality=90)
-    return out.getvalue()
+    return out.getvalue()[: out.tell() // 2]
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def _webp(jpeg: bytes) -> bytes:
         (lambda jpg: _png_claiming(60_000, 60_000), {"too_large"}),
         (lambda jpg: _jpeg_claiming(jpg, 65_000, 65_000), {"too_large"}),
         (lambda jpg: jpg[:2000] + bytes(range(256)) * 40, {"truncated", "unreadable"}),
-        (lambda jpg: _webp(jpg)[: len(_webp(jpg)) // 2], {"truncated"}),
+        (_webp_cut_short, {"truncated"}),
     ],
     ids=["zero-byte", "text", "truncated-jpeg", "png-bomb", "jpeg-bomb", "garbage-after-header", "truncated-webp"],
 )

@@ -1,10 +1,10 @@
-"""Compressed PNG metadata chunks that inflate past the decoder's limit: found without inflating them, left out.
+"""PNG metadata chunks that the decoder refuses: found without inflating them past its limits, and left out.
 
 Pillow refuses a whole PNG when one compressed chunk of metadata (``zTXt``, compressed ``iTXt``, the ICC profile
 ``iCCP``) inflates beyond ``PngImagePlugin.MAX_TEXT_CHUNK``, or when its text adds up to more than
-``MAX_TEXT_MEMORY``: guards against decompression bombs. The pixels are
-still evidence, and a bomb in the metadata would otherwise hide them from analysis, so the image is decoded from a
-copy of the bytes without those chunks (the file itself is never touched) and the report names what was left unread.
+``MAX_TEXT_MEMORY``: guards against decompression bombs. The pixels are still evidence, and a bomb in the metadata
+would otherwise hide them from analysis, so the image is decoded from a copy of the bytes without those chunks (the
+file itself is never touched) and the report names what was left unread.
 """
 
 from __future__ import annotations
@@ -57,16 +57,18 @@ def without_oversized_chunks(data: bytes) -> tuple[bytes, list[str]]:
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         end = pos + 12 + length
         text = _text_of(kind, data[pos + 8:pos + 8 + length]) if kind in _TEXT else None
+        refused = False
         if text is not None:
             name, payload, compressed = text
             size = _inflated_size(payload, chunk_limit) if compressed else len(payload)
             counted = size if kind != b"iCCP" else 0  # Pillow's memory budget is for text only
-            if (compressed and size > chunk_limit) or counted > budget:
+            refused = (compressed and size > chunk_limit) or counted > budget
+            if refused:
                 dropped.append(name)
-                pos = end
-                continue
-            budget -= counted
-        kept.append(data[pos:end])
+            else:
+                budget -= counted
+        if not refused:
+            kept.append(data[pos:end])
         pos = end
     kept.append(data[pos:])
     return (b"".join(kept), dropped) if dropped else (data, [])
