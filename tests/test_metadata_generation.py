@@ -1,8 +1,10 @@
-"""Generation parameters parsed from real A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and stealth files."""
+"""Generation parameters parsed from real A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and stealth files, and SwarmUI
+and Draw Things settings written into real photos."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import struct
@@ -216,3 +218,56 @@ def test_a_metadata_bomb_neither_hides_the_pixels_nor_the_generation_settings(pr
     assert path.read_bytes() == data
     assert plain.skipped_chunks == () and not any(f.code == "png_text_oversized"
                                                 for f in MetadataAnalyzer(watermark=False).run(plain).findings)
+
+
+def _photo_as(photo: Path, fmt: str, **save: object) -> bytes:
+    image = Image.open(photo).convert("RGB").resize((96, 64))
+    buf = io.BytesIO()
+    image.save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+def test_swarmui_and_draw_things_settings(photos_dir: Path) -> None:
+    """A real photo saved as SwarmUI (PNG ``parameters``, JPEG EXIF UserComment) and Draw Things (XMP) save their
+    settings, in the formats their documentation and files show."""
+    photo = photos_dir / "kodak" / "kodak_kodim01.png"
+    swarm = {"sui_image_params": {"prompt": "a red barn", "negativeprompt": "blurry", "model": "Flux/flux1-dev-fp8",
+                                  "seed": 305223794, "steps": 25, "cfgscale": 1.0, "width": 1024, "height": 1024,
+                                  "sampler": "euler", "scheduler": "normal", "initimagecreativity": 0.45,
+                                  "swarm_version": "0.9.1.1"},
+             "sui_extra_data": {"date": "2024-08-07"}}  # fmt: skip
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", json.dumps(swarm, indent=2))
+    png = read_generation(media_from_bytes(_photo_as(photo, "PNG", pnginfo=info)))
+    gen = png.details["generation"]
+    assert gen["format"] == "swarmui" and gen["mode"] == "img2img" and gen["denoising_strength"] == pytest.approx(0.45)
+    assert gen["model"] == "Flux/flux1-dev-fp8" and gen["seed"] == 305223794 and (gen["width"], gen["height"]) == (
+        1024, 1024)
+    assert png.findings[0].severity is Severity.DECISIVE and "SwarmUI" in png.findings[0].message
+    assert "denoising strength 0.45" in png.findings[0].message
+
+    hires = {"sui_image_params": {**{k: v for k, v in swarm["sui_image_params"].items() if k != "initimagecreativity"},
+                                  "refinercontrolpercentage": 0.3, "refinerupscale": 2}}
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + json.dumps(hires).encode("utf-16-be")
+    jpeg = read_generation(media_from_bytes(_photo_as(photo, "JPEG", exif=exif, quality=90))).details["generation"]
+    assert jpeg["format"] == "swarmui" and jpeg["mode"] == "txt2img+hires"
+    assert jpeg["denoising_strength"] == pytest.approx(0.3)
+
+    settings = {"c": "a lighthouse at dusk, <detailed>", "uc": "text", "seed": 1601874409, "steps": 30,
+                "scale": 7.5, "sampler": "DPM++ 2M Karras", "model": "realistic_vision_v5.1_f16.ckpt",
+                "strength": 0.6, "size": "768x512"}  # fmt: skip
+    xmp = ("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+           "<rdf:Description rdf:about='' xmlns:exif='http://ns.adobe.com/exif/1.0/' "
+           "xmlns:xmp='http://ns.adobe.com/xap/1.0/' xmp:CreatorTool='Draw Things'>"
+           f"<exif:UserComment><rdf:Alt><rdf:li xml:lang='x-default'>{html.escape(json.dumps(settings))}</rdf:li>"
+           "</rdf:Alt></exif:UserComment></rdf:Description></rdf:RDF></x:xmpmeta>")
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp)
+    media = media_from_bytes(_photo_as(photo, "PNG", pnginfo=info))
+    drawn = read_generation(media).details["generation"]
+    assert drawn["format"] == "drawthings" and drawn["mode"] == "img2img"
+    assert drawn["prompt"] == settings["c"] and drawn["denoising_strength"] == pytest.approx(0.6)
+    assert (drawn["width"], drawn["height"]) == (768, 512) and drawn["seed"] == 1601874409
+    evidence = MetadataAnalyzer().run(media)
+    assert {"generation_drawthings", "xmp_tool_generator"} <= {f.code for f in evidence.findings}

@@ -1,8 +1,8 @@
 """Metadata and provenance: what the file says about its own origin.
 
 One analyzer over focused readers: EXIF (:mod:`.exif`), XMP/IPTC (:mod:`.xmp`), generation
-parameters (:mod:`.generation_params` with the A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and
-stealth parsers), C2PA (:mod:`.c2pa_reader`), Stable Diffusion invisible watermarks
+parameters (:mod:`.generation_params` with the A1111, ComfyUI, InvokeAI, Fooocus, NovelAI, SwarmUI,
+Draw Things and stealth parsers), C2PA (:mod:`.c2pa_reader`), Stable Diffusion invisible watermarks
 (:mod:`.watermark`) and JPEG structure (:mod:`.jpeg_structure`).
 
 ``signal = False``: metadata is trivially stripped or copied, so its facts must never become

@@ -1,9 +1,10 @@
 """Generation parameters left by the tools people use: find the text, hand it to the right parser, judge it.
 
 Sources: PNG text chunks (``parameters``, ``prompt``/``workflow``, ``Dream``, ``sd-metadata``,
-``invokeai_metadata``, ``fooocus_scheme``, NovelAI's ``Software``/``Comment``), EXIF UserComment
-(A1111 JPEG/WebP), EXIF Make/Model/ImageDescription (ComfyUI animated WebP writes
-``workflow:{...}`` and ``prompt:{...}`` there) and the stealth alpha/RGB low bits.
+``invokeai_metadata``, ``fooocus_scheme``, NovelAI's ``Software``/``Comment``, SwarmUI's JSON ``parameters``),
+EXIF UserComment (A1111 and SwarmUI JPEG/WebP), EXIF Make/Model/ImageDescription (ComfyUI animated WebP writes
+``workflow:{...}`` and ``prompt:{...}`` there), XMP CreatorTool/UserComment (Draw Things) and the stealth
+alpha/RGB low bits.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from forensics.analyzers.metadata.comfyui import parse_comfyui
 from forensics.analyzers.metadata.exif import user_comment
 from forensics.analyzers.metadata.fooocus_novelai import parse_fooocus, parse_novelai
 from forensics.analyzers.metadata.invokeai import parse_invokeai
-from forensics.analyzers.metadata.readout import Readout, as_text, load_json
+from forensics.analyzers.metadata.readout import MAX_TEXT_CHARS, Readout, as_text, load_json
 from forensics.analyzers.metadata.stealth import read_stealth
+from forensics.analyzers.metadata.swarmui_drawthings import parse_drawthings, parse_swarmui
+from forensics.analyzers.metadata.xmp import xmp_packets, xmp_values
 from forensics.media import Media
 
 _TOOL_NAMES = {
@@ -28,6 +31,8 @@ _TOOL_NAMES = {
     "invokeai": "InvokeAI",
     "fooocus": "Fooocus",
     "novelai": "NovelAI",
+    "swarmui": "SwarmUI",
+    "drawthings": "Draw Things",
 }
 _MODE_WORDS = {
     "img2img": "an image-to-image edit of an existing picture",
@@ -46,6 +51,11 @@ def text_sources(media: Media) -> dict[str, str]:
     texts: dict[str, str] = {}
     if media.pil is None:
         return texts
+    for packet in xmp_packets(media):
+        for name, key in (("CreatorTool", "CreatorTool"), ("UserComment", "xmp:UserComment")):
+            values = xmp_values(packet, name, limit=MAX_TEXT_CHARS)
+            if values:
+                texts.setdefault(key, values[0])
     for key, value in media.pil.info.items():
         if isinstance(key, str) and key not in ("exif", "icc_profile", "xmp", "XML:com.adobe.xmp"):
             text = as_text(value)
@@ -78,7 +88,7 @@ def parse_generation(texts: dict[str, str]) -> dict[str, Any] | None:
         parsed = parse_comfyui(load_json(texts.get("prompt")), load_json(texts.get("workflow")))
         if parsed:
             return parsed
-    for parser in (parse_invokeai, parse_fooocus, parse_novelai):
+    for parser in (parse_invokeai, parse_fooocus, parse_novelai, parse_swarmui, parse_drawthings):
         parsed = parser(texts)
         if parsed:
             return parsed

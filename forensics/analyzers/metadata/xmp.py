@@ -45,7 +45,7 @@ _IIM_FIELDS = {(2, 80): "byline", (2, 110): "credit", (2, 115): "source", (2, 11
                (2, 120): "caption", (2, 65): "originating_program", (2, 70): "program_version"}  # fmt: skip
 
 
-def _packets(media: Media) -> list[str]:
+def xmp_packets(media: Media) -> list[str]:
     """XMP packets of the file: from Pillow's metadata, else found in the raw bytes."""
     found: list[str] = []
     if media.pil is not None:
@@ -70,8 +70,9 @@ def _packets(media: Media) -> list[str]:
     return found
 
 
-def xmp_values(xmp: str, name: str) -> list[str]:
-    """Values of property ``name`` (any namespace prefix), as attribute, element or rdf:li items.
+def xmp_values(xmp: str, name: str, limit: int = 500) -> list[str]:
+    """Values of property ``name`` (any namespace prefix), as attribute, element or rdf:li items, each clipped to
+    ``limit`` characters.
 
     Every pattern is bounded and each element search resumes after the previous match, so a
     hostile packet (thousands of unclosed tags) costs linear time.
@@ -94,7 +95,7 @@ def xmp_values(xmp: str, name: str) -> list[str]:
         values += items if items else [body]
         values += re.findall(r'rdf:resource\s*=\s*"([^"]{0,10000})"', body)
     cleaned = [html.unescape(re.sub(r"<[^>]+>", " ", v)).strip() for v in values]
-    return [clip_text(v, 500) for v in cleaned if v][:50]
+    return [clip_text(v, limit) for v in cleaned if v][:50]
 
 
 def _history(xmp: str) -> list[dict[str, str]]:
@@ -123,7 +124,7 @@ def source_type_name(value: str) -> str:
 def read_xmp(media: Media) -> Readout:
     """XMP and IPTC-IIM facts and findings."""
     out = Readout()
-    packets = _packets(media)
+    packets = xmp_packets(media)
     if packets:
         xmp = "\n".join(packets)[:MAX_XMP_CHARS]
         details: dict[str, Any] = {"packets": len(packets)}
