@@ -271,3 +271,23 @@ def test_swarmui_and_draw_things_settings(photos_dir: Path) -> None:
     assert (drawn["width"], drawn["height"]) == (768, 512) and drawn["seed"] == 1601874409
     evidence = MetadataAnalyzer().run(media)
     assert {"generation_drawthings", "xmp_tool_generator"} <= {f.code for f in evidence.findings}
+
+
+def test_settings_of_a_tool_without_a_parser(photos_dir: Path) -> None:
+    """A prompt beside sampler settings, one text chunk per setting or a JSON object in one chunk, is read as
+    generation settings; a photo's ordinary text chunks, or a prompt with a single setting, are not."""
+    photo = photos_dir / "kodak" / "kodak_kodim01.png"
+    chunks = {"prompt": "a sailing boat", "negative_prompt": "people", "seed": "42", "num_inference_steps": "30",
+              "guidance_scale": "7.5", "prompt_strength": "0.6", "use_stable_diffusion_model": "sd-v1-5"}
+    readout = read_generation(media_from_bytes(_png_with_text(photo, **chunks)))
+    gen = readout.details["generation"]
+    assert gen["format"] == "generic" and gen["mode"] == "img2img" and gen["denoising_strength"] == pytest.approx(0.6)
+    assert gen["model"] == "sd-v1-5" and gen["steps"] == 30 and gen["seed"] == 42
+    finding = readout.findings[0]
+    assert finding.severity is Severity.DECISIVE and "denoising strength 0.60" in finding.message
+    as_json = {"Comment": json.dumps({"Prompt": "a sailing boat", "Seed": 7, "Steps": 20, "Sampler": "euler"})}
+    gen = read_generation(media_from_bytes(_png_with_text(photo, **as_json))).details["generation"]
+    assert gen["format"] == "generic" and gen["mode"] == "unknown" and gen["steps"] == 20
+    for ordinary in ({"Title": "prompt", "Description": "seed, steps and guidance"},
+                     {"prompt": "a caption", "seed": "3"}, {"Comment": '{"prompt": "x", "author": "me"}'}):
+        assert "generation" not in read_generation(media_from_bytes(_png_with_text(photo, **ordinary))).details

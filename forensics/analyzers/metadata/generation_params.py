@@ -3,8 +3,8 @@
 Sources: PNG text chunks (``parameters``, ``prompt``/``workflow``, ``Dream``, ``sd-metadata``,
 ``invokeai_metadata``, ``fooocus_scheme``, NovelAI's ``Software``/``Comment``, SwarmUI's JSON ``parameters``),
 EXIF UserComment (A1111 and SwarmUI JPEG/WebP), EXIF Make/Model/ImageDescription (ComfyUI animated WebP writes
-``workflow:{...}`` and ``prompt:{...}`` there), XMP CreatorTool/UserComment (Draw Things) and the stealth
-alpha/RGB low bits.
+``workflow:{...}`` and ``prompt:{...}`` there), XMP CreatorTool/UserComment (Draw Things), the stealth
+alpha/RGB low bits, and a prompt beside sampler settings from any other tool (:mod:`.generic_settings`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from forensics.analyzers.metadata.a1111 import parse_a1111
 from forensics.analyzers.metadata.comfyui import parse_comfyui
 from forensics.analyzers.metadata.exif import user_comment
 from forensics.analyzers.metadata.fooocus_novelai import parse_fooocus, parse_novelai
+from forensics.analyzers.metadata.generic_settings import parse_generic
 from forensics.analyzers.metadata.invokeai import parse_invokeai
 from forensics.analyzers.metadata.readout import MAX_TEXT_CHARS, Readout, as_text, load_json
 from forensics.analyzers.metadata.stealth import read_stealth
@@ -92,9 +93,8 @@ def parse_generation(texts: dict[str, str]) -> dict[str, Any] | None:
         parsed = parser(texts)
         if parsed:
             return parsed
-    if "parameters" in texts:
-        return parse_a1111(texts["parameters"])
-    return None
+    parsed = parse_a1111(texts["parameters"]) if "parameters" in texts else None
+    return parsed or parse_generic(texts)
 
 
 def read_generation(media: Media) -> Readout:
