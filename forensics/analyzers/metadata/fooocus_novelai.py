@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from forensics.analyzers.metadata.readout import clip_text, load_json, number
+from forensics.analyzers.metadata.readout import clip_text, load_json, number, sampler_settings
 
 
 def parse_fooocus(texts: dict[str, str]) -> dict[str, Any] | None:
@@ -16,12 +16,7 @@ def parse_fooocus(texts: dict[str, str]) -> dict[str, Any] | None:
     resolution = re.findall(r"\d+", str(meta.get("resolution", "")))
     return {
         "format": "fooocus",
-        "prompt": clip_text(meta.get("prompt", "")),
-        "negative_prompt": clip_text(meta.get("negative_prompt", "")),
-        "steps": number(meta.get("steps")),
-        "cfg_scale": number(meta.get("guidance_scale")),
-        "seed": number(meta.get("seed")),
-        "sampler": clip_text(meta.get("sampler", ""), 100),
+        **sampler_settings(meta, "prompt", "negative_prompt", "steps", "guidance_scale"),
         "width": int(resolution[0]) if len(resolution) == 2 else None,
         "height": int(resolution[1]) if len(resolution) == 2 else None,
         "model": clip_text(meta.get("base_model", ""), 300),
@@ -42,12 +37,8 @@ def parse_novelai(texts: dict[str, str]) -> dict[str, Any] | None:
     request = str(comment.get("request_type", ""))
     return {
         "format": "novelai",
+        **sampler_settings(comment, "prompt", "uc", "steps", "scale"),
         "prompt": clip_text(texts.get("Description", "") or comment.get("prompt", "")),
-        "negative_prompt": clip_text(comment.get("uc", "")),
-        "steps": number(comment.get("steps")),
-        "cfg_scale": number(comment.get("scale")),
-        "seed": number(comment.get("seed")),
-        "sampler": clip_text(comment.get("sampler", ""), 100),
         "strength": number(comment.get("strength")),
         "noise": number(comment.get("noise")),
         "model": clip_text(texts.get("Source", ""), 300),

@@ -60,3 +60,17 @@ def number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return result if result == result and abs(result) != float("inf") else None
+
+
+def sampler_settings(
+    meta: dict[str, Any], prompt: str, negative: str, steps: str, cfg: str, seed: str = "seed", sampler: str = "sampler"
+) -> dict[str, Any]:
+    """The settings every generator records, read from ``meta`` under that tool's key names, bounded and typed."""
+    return {
+        "prompt": clip_text(meta.get(prompt, "")),
+        "negative_prompt": clip_text(meta.get(negative, "")),
+        "steps": number(meta.get(steps)),
+        "cfg_scale": number(meta.get(cfg)),
+        "seed": number(meta.get(seed)),
+        "sampler": clip_text(meta.get(sampler, ""), 100),
+    }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from forensics.analyzers.metadata.readout import clip_text, load_json, number
+from forensics.analyzers.metadata.readout import clip_text, load_json, number, sampler_settings
 
 
 def _whole(value: Any) -> int | None:
@@ -43,12 +43,7 @@ def parse_swarmui(texts: dict[str, str]) -> dict[str, Any] | None:
     strength = creativity if creativity is not None else number(params.get("refinercontrolpercentage"))
     return {
         "format": "swarmui",
-        "prompt": clip_text(params.get("prompt", "")),
-        "negative_prompt": clip_text(params.get("negativeprompt", "")),
-        "steps": number(params.get("steps")),
-        "cfg_scale": number(params.get("cfgscale")),
-        "seed": number(params.get("seed")),
-        "sampler": clip_text(params.get("sampler", ""), 100),
+        **sampler_settings(params, "prompt", "negativeprompt", "steps", "cfgscale"),
         "scheduler": clip_text(params.get("scheduler", ""), 100),
         "width": _whole(params.get("width")),
         "height": _whole(params.get("height")),
@@ -69,12 +64,7 @@ def parse_drawthings(texts: dict[str, str]) -> dict[str, Any] | None:
     strength = number(meta.get("strength"))
     return {
         "format": "drawthings",
-        "prompt": clip_text(meta.get("c", "")),
-        "negative_prompt": clip_text(meta.get("uc", "")),
-        "steps": number(meta.get("steps")),
-        "cfg_scale": number(meta.get("scale")),
-        "seed": number(meta.get("seed")),
-        "sampler": clip_text(meta.get("sampler", ""), 100),
+        **sampler_settings(meta, "c", "uc", "steps", "scale"),
         "width": int(size[0]) if len(size) == 2 else None,
         "height": int(size[1]) if len(size) == 2 else None,
         "model": clip_text(meta.get("model", ""), 300),
