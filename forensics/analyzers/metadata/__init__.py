@@ -3,7 +3,8 @@
 One analyzer over focused readers: EXIF (:mod:`.exif`), XMP/IPTC (:mod:`.xmp`), generation
 parameters (:mod:`.generation_params` with the A1111, ComfyUI, InvokeAI, Fooocus, NovelAI, SwarmUI,
 Draw Things and stealth parsers), C2PA (:mod:`.c2pa_reader`), Stable Diffusion invisible watermarks
-(:mod:`.watermark`) and JPEG structure (:mod:`.jpeg_structure`).
+(:mod:`.watermark`), China's implicit AIGC label (:mod:`.aigc_label`) and JPEG structure
+(:mod:`.jpeg_structure`).
 
 ``signal = False``: metadata is trivially stripped or copied, so its facts must never become
 classifier features (a model would learn "no EXIF = fake"). Explicit declarations of generation
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from forensics.analyzers.base import Analyzer, Evidence, Finding, Severity
+from forensics.analyzers.metadata.aigc_label import read_aigc_label
 from forensics.analyzers.metadata.c2pa_reader import read_c2pa
 from forensics.analyzers.metadata.exif import read_exif
 from forensics.analyzers.metadata.generation_params import read_generation
@@ -36,8 +38,8 @@ class MetadataAnalyzer(Analyzer):
     """
 
     name = "metadata"
-    version = "1.0"
-    description = "EXIF, XMP/IPTC, generation parameters, C2PA, SD invisible watermarks, JPEG structure"
+    version = "1.1"
+    description = "EXIF, XMP/IPTC, generation parameters, C2PA, SD invisible watermarks, AIGC label, JPEG structure"
     media_kinds = ("image", "video")
     signal = False
 
@@ -49,6 +51,7 @@ class MetadataAnalyzer(Analyzer):
             "c2pa": lambda: read_c2pa(media),
             "generation": lambda: read_generation(media),
             "xmp": lambda: read_xmp(media),
+            "aigc_label": lambda: read_aigc_label(media),
         }
         if media.pil is not None:
             readers["exif"] = lambda: read_exif(media)
@@ -73,7 +76,7 @@ class MetadataAnalyzer(Analyzer):
             details.update(readout.details)
             findings.extend(readout.findings)
             features.update(readout.features)
-        if not details.keys() & {"c2pa", "generation", "xmp", "iptc", "exif", "skipped_chunks"}:
+        if not details.keys() & {"c2pa", "generation", "xmp", "iptc", "exif", "skipped_chunks", "aigc_label"}:
             findings.append(
                 Finding(
                     "metadata_none", "The file carries no camera, provenance or generation metadata.", Severity.INFO
