@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -18,7 +18,8 @@ class VideoInfo:
     """What the container says about its first video stream.
 
     ``frame_count`` is the container's claim (may be 0 or wrong); ``rotation`` is the
-    display rotation in degrees that players apply.
+    display rotation in degrees that players apply. ``tags``: the container's metadata tags, then those of the
+    video stream (camera make and model, software, comments...), bounded in number and length.
     """
 
     width: int
@@ -29,6 +30,19 @@ class VideoInfo:
     duration_s: float | None
     rotation: int
     has_audio: bool
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+MAX_TAGS = 100
+MAX_TAG_CHARS = 2_000_000  # a generator's workflow JSON is well under this
+
+
+def _tags(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for source in (container.metadata, stream.metadata):
+        for key, value in list(source.items())[:MAX_TAGS]:
+            tags.setdefault(str(key)[:200], str(value)[:MAX_TAG_CHARS])
+    return tags
 
 
 def probe_video(data: bytes, limits: MediaLimits) -> VideoInfo:
@@ -59,6 +73,7 @@ def probe_video(data: bytes, limits: MediaLimits) -> VideoInfo:
                 duration_s=duration,
                 rotation=int(getattr(first, "rotation", 0) or 0),
                 has_audio=bool(container.streams.audio),
+                tags=_tags(container, stream),
             )
     except MediaError:
         raise

@@ -1,9 +1,9 @@
 """Metadata and provenance: what the file says about its own origin.
 
-One analyzer over focused readers: EXIF (:mod:`.exif`), XMP/IPTC (:mod:`.xmp`), generation
-parameters (:mod:`.generation_params` with the A1111, ComfyUI, InvokeAI, Fooocus, NovelAI, SwarmUI,
-Draw Things and stealth parsers), C2PA (:mod:`.c2pa_reader`), Stable Diffusion invisible watermarks
-(:mod:`.watermark`), China's implicit AIGC label (:mod:`.aigc_label`) and JPEG structure
+One analyzer over focused readers: EXIF (:mod:`.exif`), XMP/IPTC (:mod:`.xmp`), video container tags
+(:mod:`.container_tags`), generation parameters (:mod:`.generation_params` with the A1111, ComfyUI, InvokeAI,
+Fooocus, NovelAI, SwarmUI, Draw Things and stealth parsers), C2PA (:mod:`.c2pa_reader`), Stable Diffusion
+invisible watermarks (:mod:`.watermark`), China's implicit AIGC label (:mod:`.aigc_label`) and JPEG structure
 (:mod:`.jpeg_structure`).
 
 ``signal = False``: metadata is trivially stripped or copied, so its facts must never become
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from forensics.analyzers.base import Analyzer, Evidence, Finding, Severity
 from forensics.analyzers.metadata.aigc_label import read_aigc_label
 from forensics.analyzers.metadata.c2pa_reader import read_c2pa
+from forensics.analyzers.metadata.container_tags import read_container_tags
 from forensics.analyzers.metadata.exif import read_exif
 from forensics.analyzers.metadata.generation_params import read_generation
 from forensics.analyzers.metadata.jpeg_structure import read_jpeg
@@ -53,6 +54,8 @@ class MetadataAnalyzer(Analyzer):
             "xmp": lambda: read_xmp(media),
             "aigc_label": lambda: read_aigc_label(media),
         }
+        if media.video is not None:
+            readers["container_tags"] = lambda: read_container_tags(media)
         if media.pil is not None:
             readers["exif"] = lambda: read_exif(media)
             readers["jpeg"] = lambda: read_jpeg(media)
@@ -76,7 +79,8 @@ class MetadataAnalyzer(Analyzer):
             details.update(readout.details)
             findings.extend(readout.findings)
             features.update(readout.features)
-        if not details.keys() & {"c2pa", "generation", "xmp", "iptc", "exif", "skipped_chunks", "aigc_label"}:
+        if not details.keys() & {"c2pa", "generation", "xmp", "iptc", "exif", "skipped_chunks", "aigc_label",
+                                  "container"}:
             findings.append(
                 Finding(
                     "metadata_none", "The file carries no camera, provenance or generation metadata.", Severity.INFO

@@ -3,8 +3,9 @@
 Sources: PNG text chunks (``parameters``, ``prompt``/``workflow``, ``Dream``, ``sd-metadata``,
 ``invokeai_metadata``, ``fooocus_scheme``, NovelAI's ``Software``/``Comment``, SwarmUI's JSON ``parameters``),
 EXIF UserComment (A1111 and SwarmUI JPEG/WebP), EXIF Make/Model/ImageDescription (ComfyUI animated WebP writes
-``workflow:{...}`` and ``prompt:{...}`` there), XMP CreatorTool/UserComment (Draw Things), the stealth
-alpha/RGB low bits, and a prompt beside sampler settings from any other tool (:mod:`.generic_settings`).
+``workflow:{...}`` and ``prompt:{...}`` there), video container tags (ComfyUI's ``prompt``/``workflow``), XMP
+CreatorTool/UserComment (Draw Things), the stealth alpha/RGB low bits, and a prompt beside sampler settings from
+any other tool (:mod:`.generic_settings`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ _EXIF_TEXT_TAGS = {0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 
 def text_sources(media: Media) -> dict[str, str]:
     """Every textual metadata item that may hold generation parameters, by name."""
     texts: dict[str, str] = {}
+    if media.video is not None:  # ComfyUI's video writers store "prompt" and "workflow" as container tags
+        texts.update(media.video.tags)
     if media.pil is None:
         return texts
     for packet in xmp_packets(media):

@@ -26,6 +26,10 @@ _GENERATORS = {
     "Leonardo": r"leonardo\.ai",
     "Ideogram": r"ideogram",
     "Runway": r"runwayml|\brunway\b",
+    "Kling": r"\bkling(ai)?\b",
+    "Luma Dream Machine": r"dream machine|lumalabs",
+    "Hailuo / MiniMax": r"hailuo|minimax",
+    "Google Veo": r"\bveo ?\d?\b",
     "Bing Image Creator": r"bing image creator|designer\.microsoft",
     "diffusers": r"\bdiffusers\b",
 }
