@@ -14,7 +14,8 @@ images mostly circulate that way, and decoder traces are what such processing re
 
     python benchmarks/transfer.py                 # the default model, its own analyzers
     python benchmarks/transfer.py --model models/mine --per-file --chains   # as they are only
-    python benchmarks/transfer.py --features reconstruction   # which features of an analyzer transfer
+    python benchmarks/transfer.py --features reconstruction --chains   # which features of an analyzer transfer
+    python benchmarks/transfer.py --features residual-cnn noise --chains jpeg90   # and which survive a JPEG 90
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from forensics.analyzers.base import Severity
 from forensics.classifier import load_combiner, postprocess
 from forensics.classifier.metrics import bootstrap_intervals, roc_auc
 from forensics.config import PROJECT_ROOT, data_root
-from forensics.media import MediaError, load_media, media_from_bytes
+from forensics.media import Media, MediaError, load_media, media_from_bytes
 from forensics.scan import Scanner
 from forensics.verdict import Verdict
 
@@ -100,6 +101,21 @@ def tally(title: str, verdicts: list[Verdict | None], positive: bool) -> str:
             f"{labels.count('uncertain')} uncertain, {wrong} wrong, {labels.count('error')} not judged")
 
 
+def still_after(path: Path, chain: str | None) -> Media | None:
+    """The file (``chain`` None) or its still re-saved through ``chain``; ``None`` where that cannot be done.
+
+    No chain copies animations and videos, nor stills under :data:`MIN_SIDE`.
+    """
+    try:
+        media = load_media(path)
+    except MediaError:
+        return None
+    if chain is None:
+        return media
+    still = media.kind == "image" and media.frame_count == 1 and min(media.width, media.height) >= MIN_SIDE
+    return media_from_bytes(postprocess.apply_chain(chain, media.image)) if still else None
+
+
 def verdicts_after(scanner: Scanner, files: list[Path], chain: str | None) -> list[Verdict | None]:
     """The model's verdict on each file as it is (``chain`` None) or re-saved through a post-processing chain.
 
@@ -112,41 +128,37 @@ def verdicts_after(scanner: Scanner, files: list[Path], chain: str | None) -> li
         verdict = None
         if chain is None:
             verdict = scanner.scan(path).verdict
-        else:
-            try:
-                media = load_media(path)
-            except MediaError:
-                out.append(None)
-                continue
-            still = media.kind == "image" and media.frame_count == 1 and min(media.width, media.height) >= MIN_SIDE
-            if still:
-                verdict = scanner.analyse(media_from_bytes(postprocess.apply_chain(chain, media.image)))[1]
+        elif (media := still_after(path, chain)) is not None:
+            verdict = scanner.analyse(media)[1]
         out.append(verdict if verdict is not None and verdict.model == scanner.combiner.name else None)
     return out
 
 
-def feature_aucs(names: list[str], sides: tuple[tuple[str, list[Path], bool], ...]) -> None:
-    """Print each feature's ROC AUC, generator outputs vs photos, files as they are (0.5 = no transfer)."""
+def feature_aucs(names: list[str], sides: tuple[tuple[str, list[Path], bool], ...], chains: list[str]) -> None:
+    """Print each feature's ROC AUC, generator outputs vs photos, as they are and after each chain (0.5 = no
+    transfer; below 0.5: lower on generator outputs). Sorted by the distance from 0.5 as they are."""
     analyzers = [registry.create(name) for name in names]
-    rows: list[tuple[int, dict[str, float]]] = []
+    columns: list[str | None] = [None, *chains]
+    rows: dict[str | None, list[tuple[int, dict[str, float]]]] = {column: [] for column in columns}
     for _, files, positive in sides:
         for path in files:
-            try:
-                media = load_media(path)
-            except MediaError:
-                continue
-            values = {f"{a.name}.{k}": v for a in analyzers for k, v in (a.run(media).features or {}).items()}
-            rows.append((int(positive), values))
-    found = []
-    for key in sorted({k for _, values in rows for k in values}):
-        pairs = [(y, values[key]) for y, values in rows if np.isfinite(values.get(key, np.nan))]
-        y, x = (np.array(v) for v in zip(*pairs, strict=True))
-        if 0 < y.sum() < len(y):
-            auc = roc_auc(y, x)
-            found.append((abs(auc - 0.5), auc, key, len(y)))
+            for column in columns:
+                media = still_after(path, column)
+                if media is not None:
+                    values = {f"{a.name}.{k}": v for a in analyzers for k, v in (a.run(media).features or {}).items()}
+                    rows[column].append((int(positive), values))
+    table = []
+    for key in sorted({k for _, values in rows[None] for k in values}):
+        aucs = []
+        for column in columns:
+            pairs = [(y, values[key]) for y, values in rows[column] if np.isfinite(values.get(key, np.nan))]
+            labels = np.array([y for y, _ in pairs])
+            aucs.append(roc_auc(labels, np.array([x for _, x in pairs])) if 0 < labels.sum() < len(labels) else np.nan)
+        table.append((key, aucs))
     print("feature AUCs, generator outputs vs unseen photos (< 0.5: lower on generator outputs):")
-    for _, auc, key, n in sorted(found, reverse=True):
-        print(f"  {key:45s} {auc:.3f}  ({n} files)")
+    print(f"  {'feature':45s}" + "".join(f"{column or 'as they are':>18s}" for column in columns))
+    for key, aucs in sorted(table, key=lambda row: -abs(row[1][0] - 0.5) if np.isfinite(row[1][0]) else 0):
+        print(f"  {key:45s}" + "".join(f"{auc:18.3f}" for auc in aucs))
 
 
 def main() -> None:
@@ -157,11 +169,12 @@ def main() -> None:
                         help="post-processing chains (forensics.classifier.postprocess grammar) applied to both "
                              "sides after the files as they are; none to skip")
     parser.add_argument("--features", nargs="+", metavar="ANALYZER",
-                        help="instead: each feature of these analyzers alone, e.g. --features reconstruction")
+                        help="instead: each feature of these analyzers alone, as they are and after --chains, e.g. "
+                             "--features reconstruction --chains")
     args = parser.parse_args()
     sides = (("generator outputs", generator_outputs(), True), ("unseen real photos", unseen_photos(), False))
     if args.features:
-        feature_aucs(args.features, sides)
+        feature_aucs(args.features, sides, args.chains)
         return
     combiner = load_combiner(args.model)
     analyzers = [registry.create(name) for name in combiner.bundle.schema.analyzers]

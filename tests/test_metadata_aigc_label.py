@@ -68,11 +68,14 @@ def test_the_label_decides_in_every_carrier(photo: Path) -> None:
         assert "GB 45438-2025" in verdict.basis and LABEL["ContentProducer"] in verdict.basis, carrier
 
 
-def test_a_platforms_judgement_informs_and_ordinary_labels_are_ignored(photo: Path, camera_jpeg: Path) -> None:
+def test_a_judgement_or_a_bare_label_informs_and_ordinary_labels_are_ignored(photo: Path, camera_jpeg: Path) -> None:
     suspected = _png(photo, AIGC=json.dumps({"AIGC": {**LABEL, "Label": "3"}}))
     evidence = MetadataAnalyzer(watermark=False).run(media_from_bytes(suspected))
     found = [f for f in evidence.findings if f.code == "aigc_label_suspected"]
     assert found and found[0].severity is Severity.HIGH and decisive_finding_verdict([evidence], "test") is None
+    bare = MetadataAnalyzer(watermark=False).run(media_from_bytes(_png(photo, AIGC='{"Label": "1"}')))
+    found = [f for f in bare.findings if f.code == "aigc_label_generated"]
+    assert found and found[0].severity is Severity.HIGH and decisive_finding_verdict([bare], "test") is None
     # xmp:Label is XMP Basic's colour label; without the TC260 namespace it is no AIGC label
     colour = _png(photo, **{"XML:com.adobe.xmp": _xmp("<xmp:Label>1</xmp:Label>").replace(TC260, "urn:x")})
     for data in (colour, _png(photo, AIGC="not json"), camera_jpeg.read_bytes()):
