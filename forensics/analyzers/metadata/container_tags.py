@@ -24,7 +24,8 @@ _MAX_LISTED = 50  # tags kept in the report
 
 
 def read_container_tags(media: Media) -> Readout:
-    """The container's tags (``details["container_tags"]``), the facts among them, and findings."""
+    """The container's tags (``details["container_tags"]``), the facts among them (``details["container"]``, when
+    any), and findings."""
     out = Readout()
     tags = media.video.tags if media.video is not None else {}
     if not tags:
@@ -34,7 +35,8 @@ def read_container_tags(media: Media) -> Readout:
              _FACTS.items()}  # the first key of each fact that is present wins
     facts = {name: clip_text(value, 300) for name, value in found.items() if value}
     out.details["container_tags"] = {key: clip_text(value, 300) for key, value in list(tags.items())[:_MAX_LISTED]}
-    out.details["container"] = facts
+    if facts:  # brands and handler names alone say nothing of the file's origin
+        out.details["container"] = facts
     device = " ".join(v for v in (facts.get("make", ""), facts.get("model", "")) if v)
     if device:
         out.findings.append(Finding(
