@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from forensics.analyzers.metadata.readout import clip_text, load_json, number, sampler_settings
+from forensics.analyzers.metadata.readout import clip_text, load_json, number, sampler_settings, size_fields
 
 
 def parse_fooocus(texts: dict[str, str]) -> dict[str, Any] | None:
@@ -13,12 +12,10 @@ def parse_fooocus(texts: dict[str, str]) -> dict[str, Any] | None:
     meta = load_json(texts.get("parameters"))
     if not isinstance(meta, dict) or not ("fooocus_scheme" in texts or "base_model" in meta):
         return None
-    resolution = re.findall(r"\d+", str(meta.get("resolution", "")))
     return {
         "format": "fooocus",
         **sampler_settings(meta, "prompt", "negative_prompt", "steps", "guidance_scale"),
-        "width": int(resolution[0]) if len(resolution) == 2 else None,
-        "height": int(resolution[1]) if len(resolution) == 2 else None,
+        **size_fields(meta.get("resolution", "")),
         "model": clip_text(meta.get("base_model", ""), 300),
         "performance": clip_text(meta.get("performance", ""), 50),
         "styles": clip_text(meta.get("styles", ""), 500),

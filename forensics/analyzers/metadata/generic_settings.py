@@ -23,11 +23,14 @@ _INIT_KEYS = ("init_image", "init_image_path", "image", "input_image")
 _MODEL_KEYS = ("model", "model_name", "use_stable_diffusion_model", "checkpoint", "sd_model")
 
 
+def _prompt(settings: dict[str, Any]) -> str | None:
+    return next((settings[k] for k in _PROMPT_KEYS if isinstance(settings.get(k), str)), None)
+
+
 def _settings(candidate: dict[str, Any]) -> dict[str, Any] | None:
     """``candidate`` with lower-case keys, when it holds a prompt and two sampler settings."""
     lowered = {str(k).lower(): v for k, v in candidate.items()}
-    prompt = next((lowered[k] for k in _PROMPT_KEYS if isinstance(lowered.get(k), str)), None)
-    if prompt is None or len(_SAMPLER_KEYS & lowered.keys()) < 2:
+    if _prompt(lowered) is None or len(_SAMPLER_KEYS & lowered.keys()) < 2:
         return None
     return lowered
 
@@ -43,11 +46,11 @@ def parse_generic(texts: dict[str, str]) -> dict[str, Any] | None:
     found = next((s for s in map(_settings, candidates) if s is not None), None)
     if found is None:
         return None
-    strength = next((number(found[k]) for k in _STRENGTH_KEYS if number(found.get(k)) is not None), None)
+    strength = next((v for v in (number(found.get(k)) for k in _STRENGTH_KEYS) if v is not None), None)
     from_image = any(found.get(k) for k in _INIT_KEYS) or (strength is not None and strength < 1)
     return {
         "format": "generic",
-        "prompt": clip_text(next(found[k] for k in _PROMPT_KEYS if isinstance(found.get(k), str))),
+        "prompt": clip_text(_prompt(found)),
         "negative_prompt": clip_text(found.get("negative_prompt", "")),
         "seed": number(found.get("seed")),
         "steps": number(found.get("steps", found.get("num_inference_steps"))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,13 @@ def number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return result if result == result and abs(result) != float("inf") else None
+
+
+def size_fields(value: Any) -> dict[str, int | None]:
+    """``width`` and ``height`` from a size written as two numbers (``"768x512"``, ``"(1024, 1024)"``)."""
+    numbers = re.findall(r"\d+", str(value))[:3]
+    width, height = (int(n) for n in numbers) if len(numbers) == 2 else (None, None)
+    return {"width": width, "height": height}
 
 
 def sampler_settings(

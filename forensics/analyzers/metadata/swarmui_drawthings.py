@@ -12,10 +12,9 @@ Draw Things (iOS/macOS) writes XMP with ``xmp:CreatorTool`` "Draw Things" and it
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from forensics.analyzers.metadata.readout import clip_text, load_json, number, sampler_settings
+from forensics.analyzers.metadata.readout import clip_text, load_json, number, sampler_settings, size_fields
 
 
 def _whole(value: Any) -> int | None:
@@ -60,13 +59,11 @@ def parse_drawthings(texts: dict[str, str]) -> dict[str, Any] | None:
         return None
     meta = load_json(texts.get("xmp:UserComment"))
     meta = meta if isinstance(meta, dict) else {}
-    size = re.findall(r"\d+", str(meta.get("size", "")))
     strength = number(meta.get("strength"))
     return {
         "format": "drawthings",
         **sampler_settings(meta, "c", "uc", "steps", "scale"),
-        "width": int(size[0]) if len(size) == 2 else None,
-        "height": int(size[1]) if len(size) == 2 else None,
+        **size_fields(meta.get("size", "")),
         "model": clip_text(meta.get("model", ""), 300),
         "denoising_strength": strength,
         # strength 1 regenerates everything (text to image); below 1 the canvas' picture is kept in part
