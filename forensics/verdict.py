@@ -6,6 +6,12 @@ rules hold whatever the combiner:
 * decisive metadata (a finding of severity ``DECISIVE`` pointing to synthesis:
   a C2PA assertion of AI generation, generation parameters, a generator's
   watermark) makes the verdict ``synthetic`` on its own, and the basis says so;
+* an unverified declaration of AI generation (a strong, ``HIGH``, synthetic finding
+  of an analyzer whose features do not feed the classifier: an unsigned IPTC digital
+  source type, a generator named as the software, a broken C2PA manifest declaring AI,
+  a weak generator watermark) keeps the verdict out of ``no_synthetic_evidence``:
+  p is raised to 0.5, ``uncertain``. Such a declaration is rarely written on a camera
+  photo, but it is unsigned text, and pixels that disagree with it deserve a human look;
 * a probability inside the uncertain band is reported as ``uncertain``, never
   rounded to a side.
 """
@@ -13,7 +19,7 @@ rules hold whatever the combiner:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from forensics.analyzers.base import Evidence, Severity
@@ -21,6 +27,8 @@ from forensics.analyzers.base import Evidence, Severity
 Label = Literal["synthetic", "uncertain", "no_synthetic_evidence"]
 UNCERTAIN_BAND = (0.35, 0.65)
 DECISIVE_P = 0.99
+#: The least P(synthetic) of a file whose metadata declares AI generation without proof.
+DECLARED_P = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,23 @@ def decisive_finding_verdict(evidence: Sequence[Evidence], model: str) -> Verdic
     return None
 
 
+def with_declarations(verdict: Verdict, evidence: Sequence[Evidence]) -> Verdict:
+    """``verdict`` raised to :data:`DECLARED_P` when unverified metadata declares AI generation and p is lower."""
+    if verdict.p_synthetic >= DECLARED_P:
+        return verdict
+    declared = next(
+        ((ev, f) for ev in evidence if not ev.signal for f in ev.findings
+         if f.severity is Severity.HIGH and f.direction == "synthetic"),
+        None,
+    )  # fmt: skip
+    if declared is None:
+        return verdict
+    ev, finding = declared
+    basis = (f"{verdict.basis}: p = {verdict.p_synthetic:.2f}, raised to {DECLARED_P:.2f} because unverified "
+             f"metadata ({ev.analyzer}) declares AI generation: {finding.message}")
+    return replace(verdict, p_synthetic=DECLARED_P, label=label_for(DECLARED_P, verdict.band), basis=basis)
+
+
 class Combiner(Protocol):
     """Anything that turns a file's evidence into a verdict."""
 
@@ -79,7 +104,8 @@ class RuleCombiner:
     """The documented fallback rule, used when no trained classifier is available.
 
     1. Decisive synthetic metadata -> p = 0.99.
-    2. Otherwise the mean of the ``score`` of every signal analyzer that produced one.
+    2. Otherwise the mean of the ``score`` of every signal analyzer that produced one, at least 0.5 when
+       unverified metadata declares AI generation (:func:`with_declarations`).
     3. No score at all -> p = 0.5, ``uncertain``: nothing was measured.
 
     The mean of uncalibrated analyzer scores is *not* a calibrated probability;
@@ -97,4 +123,5 @@ class RuleCombiner:
             return Verdict(0.5, "uncertain", UNCERTAIN_BAND, self.name, "no analyzer produced a score")
         p = sum(ev.score for ev in scored) / len(scored)  # type: ignore[misc]
         names = ", ".join(ev.analyzer for ev in scored)
-        return Verdict(p, label_for(p), UNCERTAIN_BAND, self.name, f"mean of analyzer scores ({names})")
+        verdict = Verdict(p, label_for(p), UNCERTAIN_BAND, self.name, f"mean of analyzer scores ({names})")
+        return with_declarations(verdict, evidence)

@@ -365,3 +365,28 @@ def test_shipped_model_does_not_take_shrunk_photos_for_generator_output() -> Non
         labels.append(scanner.analyse(media_from_bytes(shrunk, path="shrunk.png"))[1].label)
     assert len(labels) == 27
     assert labels.count("synthetic") <= 1 and labels.count("no_synthetic_evidence") >= 15, labels
+
+
+def test_an_unverified_ai_declaration_keeps_a_photo_out_of_no_synthetic_evidence(camera_jpeg: Path) -> None:
+    """The same camera JPEG, byte for byte, with an XMP packet declaring it AI-generated (IPTC digital source type)
+    spliced in after its SOI marker: the pixels, hence the shipped model's p, are unchanged, but the verdict is raised
+    to uncertain and its basis names the declaration. A packet declaring a camera capture changes nothing."""
+    from forensics.media import media_from_bytes
+
+    scanner = Scanner(registry.create_all(["metadata", "frequency", "noise", "residual-cnn"]))
+    data = camera_jpeg.read_bytes()
+    plain = scanner.analyse(media_from_bytes(data, path="photo.jpg"))[1]
+    assert plain.label == "no_synthetic_evidence" and plain.p_synthetic < 0.35, plain
+
+    def declared(code: str) -> bytes:
+        xmp = ("http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+               "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description rdf:about='' "
+               "xmlns:Iptc4xmpExt='http://iptc.org/std/Iptc4xmpExt/2008-02-29/' Iptc4xmpExt:DigitalSourceType="
+               f"'http://cv.iptc.org/newscodes/digitalsourcetype/{code}'/></rdf:RDF></x:xmpmeta>").encode()
+        return data[:2] + b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp + data[2:]
+
+    ai = scanner.analyse(media_from_bytes(declared("trainedAlgorithmicMedia"), path="photo.jpg"))[1]
+    assert ai.label == "uncertain" and ai.p_synthetic == 0.5 and ai.model == plain.model
+    assert f"p = {plain.p_synthetic:.2f}, raised to 0.50" in ai.basis and "IPTC digital source type" in ai.basis
+    capture = scanner.analyse(media_from_bytes(declared("digitalCapture"), path="photo.jpg"))[1]
+    assert capture.p_synthetic == pytest.approx(plain.p_synthetic) and capture.label == plain.label

@@ -31,7 +31,7 @@ def test_tampered_manifests_are_high(provenance_dir: Path, name: str, reason: st
     c2pa, findings = _c2pa(provenance_dir / "c2pa-rs" / name)
     assert c2pa["status"] == "tampered" and c2pa["validation_state"] == "Invalid"
     assert any(reason in r for r in c2pa["reasons"])
-    assert findings["c2pa_tampered"] == (Severity.HIGH, "synthetic")
+    assert findings["c2pa_tampered"] == (Severity.HIGH, "neutral")
     assert "c2pa_declares_ai" not in findings
 
 

@@ -1,5 +1,5 @@
-"""Generation parameters parsed from real A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and stealth files, and SwarmUI
-and Draw Things settings written into real photos."""
+"""Generation parameters parsed from real A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and stealth files, and SwarmUI,
+Draw Things and Midjourney records written into real photos."""
 
 from __future__ import annotations
 
@@ -271,6 +271,42 @@ def test_swarmui_and_draw_things_settings(photos_dir: Path) -> None:
     assert (drawn["width"], drawn["height"]) == (768, 512) and drawn["seed"] == 1601874409
     evidence = MetadataAnalyzer().run(media)
     assert {"generation_drawthings", "xmp_tool_generator"} <= {f.code for f in evidence.findings}
+
+
+def test_midjourney_job_record(photos_dir: Path) -> None:
+    """Midjourney's command and job id in a PNG ``Description`` (with ``Author`` and its XMP source type), or in a
+    JPEG's XMP ``dc:description``; a caption naming some other job is not read as one."""
+    photo = photos_dir / "kodak" / "kodak_kodim01.png"
+    job = "a7421d2f-b262-44f9-977c-ac23e9c7d3e3"
+    xmp = ("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+           "<rdf:Description rdf:about='' xmlns:iptcExt='http://iptc.org/std/Iptc4xmpExt/2008-02-29/' "
+           f"iptcExt:DigImageGUID='{job}' iptcExt:DigitalSourceType="
+           "'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia'/></rdf:RDF></x:xmpmeta>")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Description", f"a lighthouse at dusk --ar 2:1 --stylize 80 --v 6.1 --raw Job ID: {job}")
+    info.add_text("Author", "peterkaminski")
+    info.add_itxt("XML:com.adobe.xmp", xmp)
+    media = media_from_bytes(_photo_as(photo, "PNG", pnginfo=info))
+    gen = read_generation(media).details["generation"]
+    assert gen["format"] == "midjourney" and gen["mode"] == "txt2img" and gen["job_id"] == job
+    assert gen["prompt"] == "a lighthouse at dusk" and gen["model"] == "Midjourney 6.1" and gen["stylize"] == 80
+    assert gen["aspect_ratio"] == "2:1" and gen["author"] == "peterkaminski" and gen["options"]["raw"] == ""
+    codes = {(f.code, f.severity) for f in MetadataAnalyzer().run(media).findings}
+    assert {("generation_midjourney", Severity.DECISIVE), ("xmp_source_type_synthetic", Severity.HIGH)} <= codes
+
+    command = f"https://s.mj.run/AbCdEf a red barn in snow --iw 1.5 --sref https://s.mj.run/XyZ --niji 6 Job ID: {job}"
+    described = ("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                 "<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'><dc:description><rdf:Alt>"
+                 f"<rdf:li xml:lang='x-default'>{html.escape(command)}</rdf:li></rdf:Alt></dc:description>"
+                 "</rdf:Description></rdf:RDF></x:xmpmeta>")
+    jpeg = _photo_as(photo, "JPEG", quality=90, xmp=described.encode())
+    gen = read_generation(media_from_bytes(jpeg)).details["generation"]
+    assert gen["mode"] == "image-conditioned" and gen["image_prompts"] == ["https://s.mj.run/AbCdEf"]
+    assert gen["prompt"] == "a red barn in snow" and gen["image_weight"] == 1.5 and gen["references"] == ["sref"]
+    assert gen["model"] == "Midjourney niji 6"
+    for caption in ("Harbour at dusk. Job ID: 2024-117", f"a lighthouse --v 6 job {job}"):
+        png = _png_with_text(photo, Description=caption, Author="staff photographer")
+        assert "generation" not in read_generation(media_from_bytes(png)).details
 
 
 def test_settings_of_a_tool_without_a_parser(photos_dir: Path) -> None:

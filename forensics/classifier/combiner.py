@@ -6,7 +6,8 @@ The stated rule:
    parameters, a generator's watermark) makes the verdict ``synthetic`` (p = 0.99) whatever
    the pixels say: a declaration outweighs a statistical estimate.
 2. Otherwise the calibrated classifier's P(synthetic) from the signal features, labelled
-   ``uncertain`` inside the band.
+   ``uncertain`` inside the band; at least 0.5 (``uncertain``) when unverified metadata declares AI generation
+   (:func:`forensics.verdict.with_declarations`).
 3. If fewer than ``min_coverage`` of the model's features were measured (a video for a model of
    stills, or the analyzers the model needs did not run), the classifier would extrapolate: the
    verdict falls back to the documented rule combiner, whose name then appears as the verdict's model.
@@ -24,7 +25,14 @@ import numpy as np
 
 from forensics.analyzers.base import Evidence
 from forensics.classifier.bundle import Bundle
-from forensics.verdict import UNCERTAIN_BAND, RuleCombiner, Verdict, decisive_finding_verdict, label_for
+from forensics.verdict import (
+    UNCERTAIN_BAND,
+    RuleCombiner,
+    Verdict,
+    decisive_finding_verdict,
+    label_for,
+    with_declarations,
+)
 
 #: Least fraction of a model's features a file must have measured to be judged by it (below: the rule judges).
 MIN_COVERAGE = 0.5
@@ -71,7 +79,7 @@ class TrainedCombiner:
         stale = schema.stale(evidence)
         if stale:
             basis += f"; ignored features of analyzers whose version differs from training: {', '.join(stale)}"
-        return Verdict(p, label_for(p, self.band), self.band, self.name, basis)
+        return with_declarations(Verdict(p, label_for(p, self.band), self.band, self.name, basis), evidence)
 
 
 class CombinerSet:

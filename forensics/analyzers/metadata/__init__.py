@@ -39,7 +39,7 @@ class MetadataAnalyzer(Analyzer):
     """
 
     name = "metadata"
-    version = "1.1"
+    version = "1.2"
     description = "EXIF, XMP/IPTC, generation parameters, C2PA, SD invisible watermarks, AIGC label, JPEG structure"
     media_kinds = ("image", "video")
     signal = False

@@ -203,7 +203,7 @@ def _findings(status: str, reasons: list[str], summary: dict[str, Any], history_
                 f"Content Credentials are present but broken: {'; '.join(reasons)}. The file was changed after "
                 "signing, or the credentials were forged; its declared history cannot be relied on.",
                 Severity.HIGH,
-                "synthetic",
+                "neutral",  # broken credentials say nothing of AI: an EXIF edit after signing breaks them too
             )
         )
         return

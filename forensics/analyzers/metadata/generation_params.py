@@ -4,7 +4,8 @@ Sources: PNG text chunks (``parameters``, ``prompt``/``workflow``, ``Dream``, ``
 ``invokeai_metadata``, ``fooocus_scheme``, NovelAI's ``Software``/``Comment``, SwarmUI's JSON ``parameters``),
 EXIF UserComment (A1111 and SwarmUI JPEG/WebP), EXIF Make/Model/ImageDescription (ComfyUI animated WebP writes
 ``workflow:{...}`` and ``prompt:{...}`` there), video container tags (ComfyUI's ``prompt``/``workflow``), XMP
-CreatorTool/UserComment (Draw Things), the stealth alpha/RGB low bits, and a prompt beside sampler settings from
+CreatorTool/UserComment (Draw Things), the picture's description (PNG ``Description``, XMP ``dc:description`` or EXIF
+ImageDescription: Midjourney's job record), the stealth alpha/RGB low bits, and a prompt beside sampler settings from
 any other tool (:mod:`.generic_settings`).
 """
 
@@ -21,6 +22,7 @@ from forensics.analyzers.metadata.exif import user_comment
 from forensics.analyzers.metadata.fooocus_novelai import parse_fooocus, parse_novelai
 from forensics.analyzers.metadata.generic_settings import parse_generic
 from forensics.analyzers.metadata.invokeai import parse_invokeai
+from forensics.analyzers.metadata.midjourney import parse_midjourney
 from forensics.analyzers.metadata.readout import MAX_TEXT_CHARS, Readout, as_text, load_json
 from forensics.analyzers.metadata.stealth import read_stealth
 from forensics.analyzers.metadata.swarmui_drawthings import parse_drawthings, parse_swarmui
@@ -35,6 +37,7 @@ _TOOL_NAMES = {
     "novelai": "NovelAI",
     "swarmui": "SwarmUI",
     "drawthings": "Draw Things",
+    "midjourney": "Midjourney",
 }
 _MODE_WORDS = {
     "img2img": "an image-to-image edit of an existing picture",
@@ -45,7 +48,10 @@ _MODE_WORDS = {
     "txt2img+hires": "a text-to-image generation with a second (hires) pass",
     "txt2img": "a text-to-image generation",
 }
-_EXIF_TEXT_TAGS = {0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0131: "Software"}
+#: XMP properties read as text (property name, key in the texts).
+_XMP_TEXTS = (("CreatorTool", "CreatorTool"), ("UserComment", "xmp:UserComment"), ("description", "Description"))
+#: EXIF text tags read (tag, key in the texts: ImageDescription is the picture's ``Description``).
+_EXIF_TEXT_TAGS = {0x010E: "Description", 0x010F: "Make", 0x0110: "Model", 0x0131: "Software"}
 
 
 def text_sources(media: Media) -> dict[str, str]:
@@ -56,7 +62,7 @@ def text_sources(media: Media) -> dict[str, str]:
     if media.pil is None:
         return texts
     for packet in xmp_packets(media):
-        for name, key in (("CreatorTool", "CreatorTool"), ("UserComment", "xmp:UserComment")):
+        for name, key in _XMP_TEXTS:
             values = xmp_values(packet, name, limit=MAX_TEXT_CHARS)
             if values:
                 texts.setdefault(key, values[0])
@@ -81,8 +87,8 @@ def text_sources(media: Media) -> dict[str, str]:
         name, sep, rest = text.partition(":")
         if sep and name in ("workflow", "prompt") and rest.lstrip().startswith("{"):
             texts.setdefault(name, rest)
-        elif _EXIF_TEXT_TAGS[tag] == "Software":
-            texts.setdefault("Software", text)
+        elif _EXIF_TEXT_TAGS[tag] in ("Software", "Description"):
+            texts.setdefault(_EXIF_TEXT_TAGS[tag], text)
     return texts
 
 
@@ -92,7 +98,7 @@ def parse_generation(texts: dict[str, str]) -> dict[str, Any] | None:
         parsed = parse_comfyui(load_json(texts.get("prompt")), load_json(texts.get("workflow")))
         if parsed:
             return parsed
-    for parser in (parse_invokeai, parse_fooocus, parse_novelai, parse_swarmui, parse_drawthings):
+    for parser in (parse_invokeai, parse_fooocus, parse_novelai, parse_swarmui, parse_drawthings, parse_midjourney):
         parsed = parser(texts)
         if parsed:
             return parsed
