@@ -39,6 +39,26 @@ def test_gps_and_editor(photos_dir: Path) -> None:
     assert _codes(gimp)["exif_software_editor"] == (Severity.LOW, "neutral")
 
 
+@pytest.mark.parametrize(
+    ("software", "finding"),
+    [("Image Playground 1.0", "exif_software_generator"), ("Seedream 4.0", "exif_software_generator"),
+     ("Veo 3", "exif_software_generator"), ("VEO Camera 2.1.4", None), ("GIMP 2.10.36", "exif_software_editor"),
+     ("Adobe Photoshop 25.1 (Windows)", "exif_software_editor"), ("HDR+ 1.0.641377693zd", None)],
+)
+def test_software_names_a_generator_or_an_editor(camera_jpeg: Path, software: str, finding: str | None) -> None:
+    """A camera JPEG whose EXIF Software is rewritten (piexif, pixels untouched): generators are HIGH, editors LOW,
+    and a sports camera called VEO or a phone's HDR+ pipeline is neither."""
+    exif = piexif.load(str(camera_jpeg))
+    exif["0th"][piexif.ImageIFD.Software] = software.encode()
+    out = io.BytesIO()
+    piexif.insert(piexif.dump(exif), camera_jpeg.read_bytes(), out)
+    codes = _codes(read_exif(media_from_bytes(out.getvalue())))
+    named = {c for c in codes if c.startswith("exif_software_")}
+    assert named == ({finding} if finding else set())
+    if finding == "exif_software_generator":
+        assert codes[finding] == (Severity.HIGH, "synthetic")
+
+
 def _with_thumbnail(camera_jpeg: Path, thumbnail: Image.Image) -> bytes:
     exif = piexif.load(str(camera_jpeg))
     buf = io.BytesIO()

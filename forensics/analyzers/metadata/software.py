@@ -29,8 +29,22 @@ _GENERATORS = {
     "Kling": r"\bkling(ai)?\b",
     "Luma Dream Machine": r"dream machine|lumalabs",
     "Hailuo / MiniMax": r"hailuo|minimax",
-    "Google Veo": r"\bveo ?\d?\b",
+    "Google Veo": r"google veo|\bveo[ -]?[1-3]\b",  # not a bare "veo": that is also a sports camera
     "Bing Image Creator": r"bing image creator|designer\.microsoft",
+    "Apple Image Playground": r"image playground",
+    "xAI Grok / Aurora": r"\bgrok\b|\bx\.ai\b",
+    "Recraft": r"recraft",
+    "Krea": r"\bkrea(\.ai)?\b",
+    "ByteDance Seedream / Dreamina": r"seedream|dreamina|jimeng",
+    "Kolors": r"\bkolors\b",
+    "Hunyuan": r"hunyuan",
+    "Qwen-Image": r"qwen[- ]?image",
+    "Wan": r"\bwan ?2\.\d\b|\bwanx\b",
+    "Pika": r"pika\.art|pika labs",
+    "Civitai": r"civitai",
+    "NightCafe": r"nightcafe",
+    "Tensor.Art": r"tensor\.art",
+    "SeaArt": r"seaart",
     "diffusers": r"\bdiffusers\b",
 }
 _EDITORS = {
