@@ -1,7 +1,8 @@
 """How the Stable Diffusion watermark reader holds up after the processing images meet, and what it costs.
 
 Marked files: the 8 watermarked outputs of the SD v1/v2 reference scripts in ``shared/data/provenance/watermarked``,
-and 6 Kodak photos given the SDXL mark as diffusers embeds it (``imwatermark``, RGB handed to the BGR encoder).
+6 Kodak photos given the SDXL mark as diffusers embeds it (``imwatermark``, RGB handed to the BGR encoder) and 6
+others the FLUX mark as Black Forest Labs' reference code embeds it (true BGR).
 Each is turned (a quarter and a half turn, the mirror image) or goes through post-processing chains
 (:mod:`forensics.classifier.postprocess` grammar, crops with the ``crop<F>`` step, which keeps the centre;
 ``offcrop<F>`` crops the same share from an odd corner offset instead) and is read again. Clean files: every
@@ -32,6 +33,7 @@ CHAINS = ("none", "rotate90", "rotate180", "mirror", "offcrop0.75", "offcrop0.6"
 #: Right-angle turns and the mirror image: (quarter turns counter-clockwise, mirrored left-right).
 TURN_CHAINS = {"rotate90": (1, False), "rotate180": (2, False), "mirror": (0, True)}
 KODAK_SDXL = [f"kodak_kodim{i:02d}.png" for i in (2, 4, 8, 15, 19, 23)]
+KODAK_FLUX = [f"kodak_kodim{i:02d}.png" for i in (1, 5, 9, 13, 17, 21)]
 
 
 def marked_files() -> list[tuple[str, np.ndarray, str]]:
@@ -41,10 +43,18 @@ def marked_files() -> list[tuple[str, np.ndarray, str]]:
         rows = list(csv.DictReader(fh))
     out = [(r["file"], _rgb(folder / r["file"]), "StableDiffusionV1" if "SDV1" in r["metadata"] else "SDV2")
            for r in rows]
-    encoder = WatermarkEncoder()
-    encoder.set_watermark("bits", PAYLOADS["SDXL"].astype(int).tolist())
-    for name in KODAK_SDXL:
-        out.append((name, encoder.encode(_rgb(data_root() / "photos" / "kodak" / name), "dwtDct"), "SDXL"))
+    kodak = data_root() / "photos" / "kodak"
+    for payload, names, bgr in (("SDXL", KODAK_SDXL, False), ("FLUX", KODAK_FLUX, True)):
+        encoder = WatermarkEncoder()
+        encoder.set_watermark("bits", PAYLOADS[payload].astype(int).tolist())
+        for name in names:
+            rgb = _rgb(kodak / name)
+            if bgr:  # the encoder is handed true BGR, and its output turned back to RGB
+                bgr_marked = encoder.encode(np.ascontiguousarray(rgb[:, :, ::-1]), "dwtDct")
+                marked = np.ascontiguousarray(bgr_marked[:, :, ::-1])
+            else:
+                marked = encoder.encode(rgb, "dwtDct")
+            out.append((name, marked, payload))
     return out
 
 

@@ -27,7 +27,7 @@ from forensics.analyzers.base import Evidence, Severity
 Label = Literal["synthetic", "uncertain", "no_synthetic_evidence"]
 UNCERTAIN_BAND = (0.35, 0.65)
 DECISIVE_P = 0.99
-#: The least P(synthetic) of a file whose metadata declares AI generation without proof.
+#: The least P(synthetic) of a file whose metadata declares it generated (AI or another algorithm) without proof.
 DECLARED_P = 0.5
 
 
@@ -88,7 +88,7 @@ def with_declarations(verdict: Verdict, evidence: Sequence[Evidence]) -> Verdict
         return verdict
     ev, finding = declared
     basis = (f"{verdict.basis}: p = {verdict.p_synthetic:.2f}, raised to {DECLARED_P:.2f} because unverified "
-             f"metadata ({ev.analyzer}) declares AI generation: {finding.message}")
+             f"metadata ({ev.analyzer}) declares the content generated: {finding.message}")
     return replace(verdict, p_synthetic=DECLARED_P, label=label_for(DECLARED_P, verdict.band), basis=basis)
 
 

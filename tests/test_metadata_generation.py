@@ -1,5 +1,5 @@
 """Generation parameters parsed from real A1111, ComfyUI, InvokeAI, Fooocus, NovelAI and stealth files, and SwarmUI,
-Draw Things and Midjourney records written into real photos."""
+Draw Things, Midjourney and FLUX reference-code records written into real photos."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import piexif
 import pytest
 from PIL import Image, PngImagePlugin
 
@@ -307,6 +308,24 @@ def test_midjourney_job_record(photos_dir: Path) -> None:
     for caption in ("Harbour at dusk. Job ID: 2024-117", f"a lighthouse --v 6 job {job}"):
         png = _png_with_text(photo, Description=caption, Author="staff photographer")
         assert "generation" not in read_generation(media_from_bytes(png)).details
+
+
+def test_flux_reference_code_record(camera_jpeg: Path) -> None:
+    """A camera JPEG given the EXIF record of Black Forest Labs' FLUX code (piexif, pixels untouched): its Software
+    names the mode, Make the maker, Model the model, ImageDescription the prompt."""
+    exif = piexif.load(str(camera_jpeg))
+    exif["0th"].update({piexif.ImageIFD.Software: b"AI generated;img2img;flux",
+                        piexif.ImageIFD.Make: b"Black Forest Labs", piexif.ImageIFD.Model: b"flux-dev",
+                        piexif.ImageIFD.ImageDescription: b"a red barn in snow"})
+    out = io.BytesIO()
+    piexif.insert(piexif.dump(exif), camera_jpeg.read_bytes(), out)
+    readout = read_generation(media_from_bytes(out.getvalue()))
+    gen = readout.details["generation"]
+    assert gen == {"format": "bfl", "prompt": "a red barn in snow", "model": "flux-dev", "maker": "Black Forest Labs",
+                   "mode": "img2img"}
+    assert readout.findings[0].severity is Severity.DECISIVE and "image-to-image" in readout.findings[0].message
+    original = read_generation(load_media(camera_jpeg))
+    assert "generation" not in original.details and not original.findings
 
 
 def test_settings_of_a_tool_without_a_parser(photos_dir: Path) -> None:

@@ -1,4 +1,5 @@
-"""Stable Diffusion invisible watermarks: real watermarked outputs, an SDXL mark made with imwatermark, clean photos."""
+"""Stable Diffusion and FLUX invisible watermarks: real watermarked outputs, SDXL and FLUX marks made with imwatermark
+as diffusers and Black Forest Labs' code embed them, clean photos."""
 
 from __future__ import annotations
 
@@ -95,6 +96,26 @@ def test_sdxl_watermark_as_diffusers_embeds_it(photos_dir: Path) -> None:
         wm = read_watermark(crop).details["watermark"]
         assert wm["best_payload"] == "SDXL" and wm["verdict"] == "present"
         assert wm["payloads"]["SDXL"]["reading"] == "crop search"
+
+
+def test_flux_watermark_as_black_forest_labs_code_embeds_it(photos_dir: Path) -> None:
+    """BFL's reference code hands true BGR to the encoder, with the 46 bits its ``bin(message)[2:]`` leaves; the mark
+    is read as embedded and, from crops off the block grid, by the crop search, and is decisive."""
+    photo = _rgb(photos_dir / "kodak" / "kodak_kodim05.png")
+    assert PAYLOADS["FLUX"].size == 46
+    encoder = WatermarkEncoder()
+    encoder.set_watermark("bits", PAYLOADS["FLUX"].astype(int).tolist())
+    marked = np.ascontiguousarray(encoder.encode(np.ascontiguousarray(photo[:, :, ::-1]), "dwtDct")[:, :, ::-1])
+    readout = read_watermark(marked)
+    wm = readout.details["watermark"]
+    assert wm["best_payload"] == "FLUX" and wm["verdict"] == "present"
+    assert wm["payloads"]["FLUX"]["channel_order"] == "bgr"
+    finding = readout.findings[0]
+    assert finding.severity is Severity.DECISIVE and "FLUX (Black Forest Labs)" in finding.message
+    for crop in _crops(marked):
+        wm = read_watermark(crop).details["watermark"]
+        assert wm["best_payload"] == "FLUX" and wm["verdict"] == "present"
+        assert wm["payloads"]["FLUX"]["reading"] == "crop search"
 
 
 def test_clean_photos_and_unsuitable_sizes(photos_dir: Path) -> None:

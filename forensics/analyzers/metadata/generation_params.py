@@ -5,8 +5,8 @@ Sources: PNG text chunks (``parameters``, ``prompt``/``workflow``, ``Dream``, ``
 EXIF UserComment (A1111 and SwarmUI JPEG/WebP), EXIF Make/Model/ImageDescription (ComfyUI animated WebP writes
 ``workflow:{...}`` and ``prompt:{...}`` there), video container tags (ComfyUI's ``prompt``/``workflow``), XMP
 CreatorTool/UserComment (Draw Things), the picture's description (PNG ``Description``, XMP ``dc:description`` or EXIF
-ImageDescription: Midjourney's job record), the stealth alpha/RGB low bits, and a prompt beside sampler settings from
-any other tool (:mod:`.generic_settings`).
+ImageDescription: Midjourney's job record), EXIF Software/Make/Model (FLUX reference code), the stealth alpha/RGB
+low bits, and a prompt beside sampler settings from any other tool (:mod:`.generic_settings`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PIL import ExifTags
 
 from forensics.analyzers.base import Finding, Severity
 from forensics.analyzers.metadata.a1111 import parse_a1111
+from forensics.analyzers.metadata.bfl_flux import parse_bfl
 from forensics.analyzers.metadata.comfyui import parse_comfyui
 from forensics.analyzers.metadata.exif import user_comment
 from forensics.analyzers.metadata.fooocus_novelai import parse_fooocus, parse_novelai
@@ -38,6 +39,7 @@ _TOOL_NAMES = {
     "swarmui": "SwarmUI",
     "drawthings": "Draw Things",
     "midjourney": "Midjourney",
+    "bfl": "Black Forest Labs' FLUX reference code",
 }
 _MODE_WORDS = {
     "img2img": "an image-to-image edit of an existing picture",
@@ -48,6 +50,8 @@ _MODE_WORDS = {
     "txt2img+hires": "a text-to-image generation with a second (hires) pass",
     "txt2img": "a text-to-image generation",
 }
+#: Parsers of tools whose records cannot be mistaken for one another, tried in turn after ComfyUI's.
+_PARSERS = (parse_invokeai, parse_fooocus, parse_novelai, parse_swarmui, parse_drawthings, parse_midjourney, parse_bfl)
 #: XMP properties read as text (property name, key in the texts).
 _XMP_TEXTS = (("CreatorTool", "CreatorTool"), ("UserComment", "xmp:UserComment"), ("description", "Description"))
 #: EXIF text tags read (tag, key in the texts: ImageDescription is the picture's ``Description``).
@@ -87,7 +91,7 @@ def text_sources(media: Media) -> dict[str, str]:
         name, sep, rest = text.partition(":")
         if sep and name in ("workflow", "prompt") and rest.lstrip().startswith("{"):
             texts.setdefault(name, rest)
-        elif _EXIF_TEXT_TAGS[tag] in ("Software", "Description"):
+        else:
             texts.setdefault(_EXIF_TEXT_TAGS[tag], text)
     return texts
 
@@ -98,7 +102,7 @@ def parse_generation(texts: dict[str, str]) -> dict[str, Any] | None:
         parsed = parse_comfyui(load_json(texts.get("prompt")), load_json(texts.get("workflow")))
         if parsed:
             return parsed
-    for parser in (parse_invokeai, parse_fooocus, parse_novelai, parse_swarmui, parse_drawthings, parse_midjourney):
+    for parser in _PARSERS:
         parsed = parser(texts)
         if parsed:
             return parsed

@@ -1,4 +1,4 @@
-"""Invisible watermarks of the Stable Diffusion reference scripts (invisible-watermark, DWT-DCT).
+"""Invisible watermarks of the Stable Diffusion and FLUX reference code (invisible-watermark, DWT-DCT).
 
 The scripts embed a fixed payload with ``imwatermark.WatermarkEncoder(...).encode(bgr, "dwtDct")``:
 each 4 x 4 block of the Haar approximation of the U channel carries one payload bit (cycling
@@ -41,12 +41,17 @@ def _bits(message: bytes) -> np.ndarray:
     return np.unpackbits(np.frombuffer(message, np.uint8)).astype(np.float64)
 
 
-#: Known payloads: SD v1 and v2 reference scripts (bytes), SDXL (48 bits, 0xB3EC907BB19E).
+#: Known payloads: SD v1 and v2 reference scripts (bytes), SDXL (48 bits, 0xB3EC907BB19E, diffusers and Stability's
+#: generative-models), FLUX (Black Forest Labs' reference code: its 48-bit message 0x2AFE879CF52E taken as
+#: ``bin(message)[2:]``, which drops the two leading zeros, so 46 bits).
 PAYLOADS: dict[str, np.ndarray] = {
     "StableDiffusionV1": _bits(b"StableDiffusionV1"),
     "SDV2": _bits(b"SDV2"),
     "SDXL": _bits(bytes.fromhex("B3EC907BB19E")),
+    "FLUX": np.array([float(bit) for bit in bin(0x2AFE879CF52E)[2:]]),
 }
+_LABELS = {"StableDiffusionV1": "Stable Diffusion v1", "SDV2": "Stable Diffusion v2", "SDXL": "SDXL",
+           "FLUX": "FLUX (Black Forest Labs)"}
 _GRID = 8  # pixels per block: a 4 x 4 block of the half-resolution Haar approximation
 #: The centred window searched (pixels a side, plus the 7 a grid offset can take): 48 x 48 blocks hold each bit of
 #: the longest payload 17 times, and the cost stays the same whatever the image size.
@@ -332,7 +337,7 @@ def read_watermark(rgb: np.ndarray) -> Readout:
     verdict = _verdict(results[best])
     out.details["watermark"] = {"checked": True, "best_payload": best, "verdict": verdict, "payloads": results}
     out.features["watermark_correlation"] = corr
-    label = {"StableDiffusionV1": "Stable Diffusion v1", "SDV2": "Stable Diffusion v2", "SDXL": "SDXL"}[best]
+    label = _LABELS[best]
     if verdict == "present":
         out.findings.append(
             Finding(
