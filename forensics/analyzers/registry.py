@@ -19,6 +19,7 @@ _BUILTIN: dict[str, str] = {
     "noise": "forensics.analyzers.noise:NoiseAnalyzer",
     "residual-cnn": "forensics.analyzers.residual_cnn:ResidualCNNAnalyzer",
     "reconstruction": "forensics.analyzers.reconstruction:ReconstructionAnalyzer",
+    "double-jpeg": "forensics.analyzers.double_jpeg:DoubleJpegAnalyzer",
     "temporal": "forensics.analyzers.temporal:TemporalAnalyzer",
 }
 

@@ -40,7 +40,8 @@ class MetadataAnalyzer(Analyzer):
 
     name = "metadata"
     version = "1.2"
-    description = "EXIF, XMP/IPTC, generation parameters, C2PA, SD/FLUX invisible watermarks, AIGC label, JPEG structure"
+    description = ("EXIF, XMP/IPTC, generation parameters, C2PA, SD/FLUX invisible watermarks, AIGC label, "
+                   "JPEG structure")
     media_kinds = ("image", "video")
     signal = False
 
