@@ -64,7 +64,7 @@ def test_a_region_pasted_between_two_saves_is_located(saved_twice: tuple[np.ndar
 
 def test_single_saves_crops_and_other_formats(camera_jpeg: Path, saved_twice: tuple[np.ndarray, bytes]) -> None:
     """A camera original shows no earlier save; nor does a save whose grid moved (cropped 3 pixels) before the last
-    one; a PNG is not read at all."""
+    one; a PNG, or a CMYK JPEG (no luma plane), is not read at all."""
     analyzer = registry.create("double-jpeg")
     original = analyzer.run(load_media(camera_jpeg))
     assert [f.code for f in original.findings] == ["double_jpeg_none"] and not original.figures
@@ -75,3 +75,7 @@ def test_single_saves_crops_and_other_formats(camera_jpeg: Path, saved_twice: tu
     Image.fromarray(pixels).save(buf, "PNG")
     png = analyzer.run(media_from_bytes(buf.getvalue()))
     assert png.status == "unavailable" and "not a JPEG" in png.reason
+    buf = io.BytesIO()
+    Image.fromarray(pixels).convert("CMYK").save(buf, "JPEG", quality=90)
+    cmyk = analyzer.run(media_from_bytes(buf.getvalue()))
+    assert cmyk.status == "unavailable" and "no luma plane" in cmyk.reason

@@ -35,6 +35,8 @@ _ZIGZAG = sorted(((r, c) for r in range(8) for c in range(8)),
                  key=lambda rc: (rc[0] + rc[1], rc[0] if (rc[0] + rc[1]) % 2 else rc[1]))
 FREQUENCIES = _ZIGZAG[1:16]
 MAX_Q1 = 64
+#: Largest picture read (its coefficients are held in memory at once: about 12 bytes a pixel).
+MAX_PIXELS = 64_000_000
 #: Largest quantized value read (in steps of the last save); larger ones are rare and carry no evidence here.
 K_MAX = 40
 #: Share of coefficients allowed to come from regions saved once when Q1 is estimated.
@@ -61,13 +63,17 @@ def _luma(media: Media) -> tuple[np.ndarray, np.ndarray]:
     """(luma as libjpeg decodes it, H x W float; the last save's luma quantization table, 8 x 8)."""
     if media.format != "JPEG":
         raise AnalyzerUnavailable("not a JPEG file: double compression is read from a JPEG's own DCT coefficients")
+    if media.width * media.height > MAX_PIXELS:
+        raise AnalyzerUnavailable(f"larger than {MAX_PIXELS // 1_000_000} megapixels: not read for double compression")
     with Image.open(io.BytesIO(media.data)) as im:
         tables = getattr(im, "quantization", None) or {}
-        if im.mode not in ("L", "RGB", "YCbCr") or 0 not in tables:
-            raise AnalyzerUnavailable(f"a {im.mode} JPEG without a luma quantization table")
+        if im.mode not in ("L", "RGB", "YCbCr"):
+            raise AnalyzerUnavailable(f"a {im.mode} JPEG: it has no luma plane to read")
+        if 0 not in tables:
+            raise AnalyzerUnavailable("the JPEG declares no luma quantization table")
         im.draft("L", im.size)  # libjpeg hands over its decoded Y plane: no colour conversion in between
-        luma = np.asarray(im.convert("L"), dtype=np.float64)
-    return luma, np.asarray(tables[0], dtype=np.float64).reshape(8, 8)
+        luma = np.asarray(im.convert("L"), dtype=np.float32)
+    return luma, np.asarray(tables[0], dtype=np.float32).reshape(8, 8)
 
 
 def _blocks(pixels: np.ndarray) -> np.ndarray:
@@ -80,7 +86,7 @@ def _blocks(pixels: np.ndarray) -> np.ndarray:
 def block_coefficients(luma: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Quantized DCT coefficients of each 8 x 8 block of ``luma`` (H x W), (rows, cols, 8, 8) int."""
     coefficients = dctn(_blocks(luma) - 128.0, axes=(2, 3), norm="ortho")
-    return np.rint(coefficients / table).astype(np.int64)
+    return np.rint(coefficients / table).astype(np.int32)
 
 
 def unclipped_blocks(rgb: np.ndarray) -> np.ndarray:
@@ -208,8 +214,8 @@ class DoubleJpegAnalyzer(Analyzer):
         evidence.findings.append(Finding(
             "double_jpeg_region",
             f"A region of {share:.1%} of the picture (pixels {box[0]}-{box[2]} x {box[1]}-{box[3]}) shows only the "
-            "last JPEG save, while the rest carries an earlier one: it was pasted in or regenerated between the two "
-            "saves, as an inpainting or a generative fill would be.",
+            "last JPEG save, while the rest carries an earlier one: it was pasted in, regenerated or retouched between "
+            "the two saves, as an inpainting or a generative fill would be.",
             Severity.MEDIUM,
             "synthetic",
         ))
