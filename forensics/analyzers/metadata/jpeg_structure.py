@@ -44,13 +44,15 @@ _APP_NAMES = {
 }  # fmt: skip
 
 
-def estimate_quality(table: list[int] | np.ndarray, index: int) -> tuple[int, float]:
-    """IJG quality whose scaled standard table is closest to ``table``, and the mean absolute difference."""
+def estimate_quality(table: list[float] | np.ndarray, index: int) -> tuple[int, float]:
+    """IJG quality whose scaled standard table is closest to ``table`` (64 steps in natural order, NaN where a step
+    is unknown), and the mean absolute difference over the known steps."""
     values = np.asarray(table, dtype=np.float64)
     reference = _IJG[min(index, 1)]
-    if values.size != 64:
+    known = np.isfinite(values)
+    if values.size != 64 or not known.any():
         return 0, float("inf")
-    errors = np.abs(reference - values[None, :]).mean(axis=1)
+    errors = np.abs(reference[:, known] - values[None, known]).mean(axis=1)
     best = int(np.argmin(errors))
     return int(_QUALITIES[best]), float(errors[best])
 
