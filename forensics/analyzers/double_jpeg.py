@@ -70,8 +70,8 @@ def _luma(media: Media) -> tuple[np.ndarray, np.ndarray]:
         tables = getattr(im, "quantization", None) or {}
         if im.mode not in ("L", "RGB", "YCbCr"):
             raise AnalyzerUnavailable(f"a {im.mode} JPEG: it has no luma plane to read")
-        if 0 not in tables:
-            raise AnalyzerUnavailable("the JPEG declares no luma quantization table")
+        if 0 not in tables or len(tables[0]) != 64 or min(tables[0]) < 1:
+            raise AnalyzerUnavailable("the JPEG declares no usable luma quantization table")
         im.draft("L", im.size)  # libjpeg hands over its decoded Y plane: no colour conversion in between
         luma = np.asarray(im.convert("L"), dtype=np.float32)
     return luma, np.asarray(tables[0], dtype=np.float32).reshape(8, 8)
