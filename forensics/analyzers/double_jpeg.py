@@ -27,7 +27,7 @@ from scipy.fft import dctn
 from scipy.special import ndtr
 
 from forensics.analyzers.base import Analyzer, AnalyzerUnavailable, Evidence, Finding, Heatmap, Severity
-from forensics.analyzers.metadata.jpeg_structure import estimate_quality
+from forensics.analyzers.metadata.jpeg_structure import quality_range
 from forensics.media import Media
 
 _BLOCK = 8
@@ -177,11 +177,11 @@ class DoubleJpegAnalyzer(Analyzer):
         first_table = np.full(64, np.nan)
         for step in steps:
             first_table[step["frequency"][0] * 8 + step["frequency"][1]] = step["q1"]
-        quality, mismatch = estimate_quality(first_table, 0)
+        low, high, mismatch = quality_range(first_table, 0)
         earlier = "an earlier save"
-        if mismatch <= 0.5:  # the steps are a standard (IJG) table's
-            evidence.details["first_save_quality"] = quality
-            earlier = f"an earlier save at quality {quality} of the standard tables"
+        if mismatch <= 0.5:  # the steps are a standard (IJG) table's; a few steps may fit neighbouring qualities
+            evidence.details["first_save_quality"] = [low, high]
+            earlier = f"an earlier save at quality {low if low == high else f'{low}-{high}'} of the standard tables"
         evidence.findings.append(Finding(
             "double_jpeg_present",
             f"The picture was saved as JPEG at least twice on the same block grid ({len(steps)} frequencies show "

@@ -44,17 +44,25 @@ _APP_NAMES = {
 }  # fmt: skip
 
 
-def estimate_quality(table: list[float] | np.ndarray, index: int) -> tuple[int, float]:
-    """IJG quality whose scaled standard table is closest to ``table`` (64 steps in natural order, NaN where a step
-    is unknown), and the mean absolute difference over the known steps."""
+def quality_range(table: list[float] | np.ndarray, index: int) -> tuple[int, int, float]:
+    """Lowest and highest IJG quality whose scaled standard table is closest to ``table`` (64 steps in natural
+    order, NaN where a step is unknown: a partial table can fit several), and the mean absolute difference over the
+    known steps; ``(0, 0, inf)`` when nothing is known."""
     values = np.asarray(table, dtype=np.float64)
     reference = _IJG[min(index, 1)]
     known = np.isfinite(values)
     if values.size != 64 or not known.any():
-        return 0, float("inf")
+        return 0, 0, float("inf")
     errors = np.abs(reference[:, known] - values[None, known]).mean(axis=1)
-    best = int(np.argmin(errors))
-    return int(_QUALITIES[best]), float(errors[best])
+    best = np.flatnonzero(errors == errors.min())
+    return int(_QUALITIES[best[0]]), int(_QUALITIES[best[-1]]), float(errors[best[0]])
+
+
+def estimate_quality(table: list[float] | np.ndarray, index: int) -> tuple[int, float]:
+    """IJG quality whose scaled standard table is closest to ``table`` (the lowest of equals), and the mean absolute
+    difference (see :func:`quality_range`)."""
+    low, _, error = quality_range(table, index)
+    return low, error
 
 
 def _segment_name(marker: str, payload: bytes) -> str:
