@@ -92,6 +92,9 @@ def test_postprocess_conditions_write_real_files(camera_jpeg: Path) -> None:
             assert im.size == expected, name
     chains = {postprocess.random_chain(np.random.default_rng(seed)) for seed in range(40)}
     assert len(chains) > 20 and any("jpeg" in c for c in chains) and any("noise" in c for c in chains)
+    # WebP takes the place of a JPEG step, the rest of the chain as drawn
+    webp = [c for c in chains if "webp" in c]
+    assert webp and all(c.rsplit("+", 1)[-1].startswith("webp") and "jpeg" not in c for c in webp)
 
 
 def test_noise_step_is_gaussian_and_reproducible(camera_jpeg: Path) -> None:
@@ -342,10 +345,17 @@ def test_local_edits_are_scored_apart_from_whole_pictures(trained: tuple[Path, P
 
 
 @pytest.mark.slow
-def test_shipped_model_does_not_take_shrunk_photos_for_generator_output() -> None:
-    """Camera photos no model trained on, shrunk whole to 0.3 and saved as PNG, as galleries publish them: no camera
-    noise at native scale and no JPEG grid left. The model shipped before downscaled views were in its training data
-    called 8 of these 27 synthetic and 7 authentic; measured now: none synthetic, 20 authentic."""
+@pytest.mark.parametrize(("chain", "at_most_synthetic", "at_least_authentic"), [("resize0.3", 1, 15), ("webp75", 7, 5)])
+def test_shipped_model_does_not_take_processed_photos_for_generator_output(
+        chain: str, at_most_synthetic: int, at_least_authentic: int) -> None:
+    """The 27 camera photos of at least 1,000 px that no model trained on, as the web publishes them.
+
+    ``resize0.3``: shrunk whole and saved as PNG, as galleries do: no camera noise at native scale and no JPEG grid
+    left. The model shipped before downscaled views were in its training data called 8 synthetic and 7 authentic;
+    measured now: none synthetic, 21 authentic. ``webp75``: re-saved as WebP at cwebp's default quality, as news sites
+    serve: the model shipped before WebP was in its training chains called 14 synthetic and 2 authentic; measured now:
+    5 synthetic, 7 authentic, 15 uncertain (still a weak spot, as README.md says).
+    """
     import sys
 
     from forensics.config import PROJECT_ROOT
@@ -361,10 +371,11 @@ def test_shipped_model_does_not_take_shrunk_photos_for_generator_output() -> Non
             photo = ImageOps.exif_transpose(im).convert("RGB")
         if min(photo.size) < 1000:
             continue
-        shrunk = postprocess.apply_chain("resize0.3", np.asarray(photo))  # Lanczos, then PNG
-        labels.append(scanner.analyse(media_from_bytes(shrunk, path="shrunk.png"))[1].label)
+        processed = postprocess.apply_chain(chain, np.asarray(photo))  # the grammar's steps, then PNG
+        labels.append(scanner.analyse(media_from_bytes(processed, path="processed.png"))[1].label)
     assert len(labels) == 27
-    assert labels.count("synthetic") <= 1 and labels.count("no_synthetic_evidence") >= 15, labels
+    assert labels.count("synthetic") <= at_most_synthetic, labels
+    assert labels.count("no_synthetic_evidence") >= at_least_authentic, labels
 
 
 def test_an_unverified_ai_declaration_keeps_a_photo_out_of_no_synthetic_evidence(camera_jpeg: Path) -> None:

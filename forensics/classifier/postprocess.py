@@ -27,6 +27,8 @@ CONDITIONS: dict[str, str] = {
     "noise": "noise3.0",
     # The social-network chain: downscale by half, then recompress at quality 75.
     "jpeg75+resize0.5": "resize0.5+jpeg75",
+    # WebP at cwebp's default quality, as news sites and image hosts serve photos now.
+    "webp75": "webp75",
 }
 
 #: Photos shrunk whole and saved losslessly, as galleries and datasets publish them; measured on real photos outside
@@ -84,6 +86,10 @@ def random_chain(rng: np.random.Generator) -> str:
     Without noise, white noise was unlike every training photo and the residual CNN took it for a decoder's
     trace: sigma 2 turned real photos synthetic. Noise is drawn last so the other draws, and the chains
     cached before it existed, stay the same.
+
+    One lossy step in four is WebP instead of JPEG (same quality), as news sites and image hosts now serve: VP8's
+    4x4 transforms and loop filter smooth fine texture much as a decoder does, and a model that never saw WebP took
+    re-saved photos for decoder output. Drawn after the noise, so chains without it stay the same.
     """
     steps = []
     if rng.random() < 0.15:
@@ -96,4 +102,6 @@ def random_chain(rng: np.random.Generator) -> str:
         steps.append(f"jpeg{rng.integers(50, 99)}")
     if rng.random() < 0.2:
         steps.insert(1 if steps and steps[0].startswith("blur") else 0, f"noise{rng.uniform(1.0, 6.0):.1f}")
+    if steps and steps[-1].startswith("jpeg") and rng.random() < 0.25:
+        steps[-1] = "webp" + steps[-1][4:]
     return "+".join(steps) or "none"
