@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from forensics.learned.patches import patch_logits
 from generator.provenance import add_watermark
 
 LOG_FILE = "train_log.jsonl"
+LOG_EVERY = 20  # training steps per line of the log
 METRICS_FILE = "metrics.json"
 
 
@@ -131,13 +133,20 @@ def fit(records: Sequence[Record], config: ResidualCNNConfig, minutes: float, ba
         loss.backward()
         optimiser.step()
         losses.append(loss.item())
-        if log and step % 20 == 0:
-            log.write(json.dumps({"step": step, "time_s": round(elapsed, 1), "loss": float(np.mean(losses[-20:]))})
-                      + "\n")
-            log.flush()
+        if log and step % LOG_EVERY == 0:
+            _log_step(log, step, elapsed, losses)
     if log:
+        if len(losses) % LOG_EVERY:  # the last steps too, however few the budget allowed
+            _log_step(log, len(losses), time.time() - start, losses)
         log.close()
     return model.eval()
+
+
+def _log_step(log: TextIO, step: int, elapsed: float, losses: list[float]) -> None:
+    """One line of the training log: the step, seconds since the start, the mean loss of the last steps."""
+    log.write(json.dumps({"step": step, "time_s": round(elapsed, 1), "loss": float(np.mean(losses[-LOG_EVERY:]))})
+              + "\n")
+    log.flush()
 
 
 def image_scores(model: ResidualCNN, records: Sequence[Record], condition: str | None,
