@@ -22,7 +22,7 @@ from forensics.classifier.combiner import TrainedCombiner
 from forensics.classifier.dataset import load_dataset, split_by_group
 from forensics.classifier.features import FeatureSchema, flatten, signal_analyzer_names, signal_analyzers
 from forensics.cli import cli
-from forensics.media import load_media
+from forensics.media import load_media, media_from_bytes
 from forensics.scan import Scanner
 from forensics.verdict import RuleCombiner
 
@@ -108,6 +108,26 @@ def test_noise_step_is_gaussian_and_reproducible(camera_jpeg: Path) -> None:
     assert once == postprocess.apply_chain("blur0.5+noise3.0+resize0.5+jpeg80", image)
     with Image.open(io.BytesIO(once)) as im:
         assert im.format == "JPEG" and im.size == (150, 100)
+
+
+def test_editing_filters_change_the_photos_noise_as_an_editor_would(camera_jpeg: Path) -> None:
+    """``denoise<h>`` removes the camera noise the noise analyzer measures, ``sharpen<percent>`` raises it; both are
+    leading steps applied in the order written, and give the same bytes every time."""
+    image = load_media(camera_jpeg).image[:384, :512]
+    noise = registry.create("noise")
+
+    def level(chain: str) -> float:
+        return noise.run(media_from_bytes(postprocess.apply_chain(chain, image))).features["noise_level"]
+
+    plain = level("none")
+    assert level("denoise5") < 0.8 * plain < plain < level("sharpen120")
+    once = postprocess.apply_chain("sharpen80+denoise5+jpeg90", image)
+    assert once == postprocess.apply_chain("sharpen80+denoise5+jpeg90", image)
+    assert once != postprocess.apply_chain("denoise5+sharpen80+jpeg90", image)
+    assert postprocess.parse_chain("denoise5+sharpen80+resize0.5")[0] == [("denoise", 5.0), ("sharpen", 80.0)]
+    for bad in ("denoise+jpeg90", "jpeg90+sharpen100"):  # no value; a filter after the generator's steps
+        with pytest.raises(ValueError):
+            postprocess.parse_chain(bad)
 
 
 def test_webp_step_compresses_in_place(camera_jpeg: Path) -> None:

@@ -2,14 +2,19 @@
 
 Chains are spelled and applied by the generator's own :mod:`generator.postprocess` (``jpeg<Q>``,
 ``resize<F>``, ``crop<F>`` joined by ``+``), so a condition means the same thing in a dataset
-record and in an evaluation. Gaussian blur and Gaussian noise (film grain, an editor's "add noise"),
-which that grammar lacks, are added here as leading ``blur<sigma>`` and ``noise<sigma>`` steps (sigma
-in pixels, and in 8-bit levels per channel). Every condition maps an RGB image to the bytes of a new
-file (PNG unless the chain ends in JPEG), applied to both classes alike.
+record and in an evaluation. Pixel filters that grammar lacks are added here as leading steps, applied
+in the order written (:data:`FILTERS`): Gaussian blur ``blur<sigma>`` (pixels), Gaussian noise
+``noise<sigma>`` (film grain, an editor's "add noise"; 8-bit levels per channel), non-local-means noise
+reduction ``denoise<h>`` (an editor's or a phone's noise reduction; filter strength in 8-bit levels) and
+an unsharp mask ``sharpen<percent>``. Every condition maps an RGB image to the bytes of a new file (PNG
+unless the chain ends in JPEG), applied to both classes alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -29,6 +34,8 @@ CONDITIONS: dict[str, str] = {
     "jpeg75+resize0.5": "resize0.5+jpeg75",
     # WebP at cwebp's default quality, as news sites and image hosts serve photos now.
     "webp75": "webp75",
+    # An editor's (or a phone's) noise reduction: it takes away the camera noise that tells a photo from a decoder.
+    "denoise": "denoise5",
 }
 
 #: Photos shrunk whole and saved losslessly, as galleries and datasets publish them; measured on real photos outside
@@ -36,32 +43,33 @@ CONDITIONS: dict[str, str] = {
 SHRINK_CONDITIONS = ("resize0.5", "resize0.3")
 
 
-def parse_chain(chain: str) -> tuple[float | None, float | None, PostProcess]:
-    """``chain`` split into its leading blur sigma and noise sigma (``None`` if absent) and the generator's steps.
+def parse_chain(chain: str) -> tuple[list[tuple[str, float]], PostProcess]:
+    """``chain`` split into its leading pixel filters, as ``(name, value)`` in order, and the generator's steps.
 
     Raises ``ValueError`` for a step that is not in the grammar (see the module docstring).
     """
     steps = chain.strip().lower().split("+")
-    blur = noise = None
-    try:
-        if steps[0].startswith("blur"):
-            blur = float(steps.pop(0)[4:])
-        if steps and steps[0].startswith("noise"):
-            noise = float(steps.pop(0)[5:])
-    except ValueError as exc:
-        raise ValueError(f"bad blur or noise step in {chain!r}") from exc
-    return blur, noise, PostProcess.parse("+".join(steps) or "none")
+    filters = []
+    while steps and (name := steps[0].rstrip("0123456789.")) in FILTERS:
+        try:
+            filters.append((name, float(steps.pop(0)[len(name):])))
+        except ValueError as exc:
+            raise ValueError(f"bad {name} step in {chain!r}") from exc
+    return filters, PostProcess.parse("+".join(steps) or "none")
 
 
 def apply_chain(chain: str, image: np.ndarray) -> bytes:
     """File bytes of ``image`` (H x W x 3 uint8) after ``chain``, e.g. ``"blur0.8+noise2.0+resize0.5+jpeg75"``."""
-    blur, noise, post = parse_chain(chain)
-    if blur is not None:
-        image = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(blur)))
-    if noise is not None:
-        image = add_noise(image, noise)
+    filters, post = parse_chain(chain)
+    for name, value in filters:
+        image = FILTERS[name](image, value)
     data, _ = encode(post.apply(Image.fromarray(image)), post, "png")
     return data
+
+
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` through a Gaussian blur of ``sigma`` pixels."""
+    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(sigma)))
 
 
 def add_noise(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -71,6 +79,25 @@ def add_noise(image: np.ndarray, sigma: float) -> np.ndarray:
     """
     noise = np.random.default_rng(0).normal(0.0, sigma, image.shape)
     return np.clip(np.rint(image + noise), 0, 255).astype(np.uint8)
+
+
+def denoise(image: np.ndarray, h: float) -> np.ndarray:
+    """``image`` through OpenCV's non-local-means colour denoising of strength ``h`` (8-bit levels; 3-10 is
+    what noise-reduction sliders span), with its default 7-pixel patches and 21-pixel search window."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # OpenCV's colour conversion inside expects BGR
+    return cv2.cvtColor(cv2.fastNlMeansDenoisingColored(bgr, None, h, h, 7, 21), cv2.COLOR_BGR2RGB)
+
+
+def sharpen(image: np.ndarray, percent: float) -> np.ndarray:
+    """``image`` through an unsharp mask of ``percent`` strength, radius 2 pixels, threshold 2 levels (the range
+    of an editor's export sharpening)."""
+    return np.asarray(Image.fromarray(image).filter(ImageFilter.UnsharpMask(2, int(percent), 2)))
+
+
+#: Leading pixel filters of a chain: name -> function of an H x W x 3 uint8 image and the step's value.
+FILTERS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "blur": blur, "noise": add_noise, "denoise": denoise, "sharpen": sharpen,
+}
 
 
 def apply(condition: str, image: np.ndarray) -> bytes:

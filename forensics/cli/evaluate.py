@@ -62,8 +62,9 @@ def print_summary(metrics: dict[str, Any], console: Console) -> None:
 @click.option("--include-train", is_flag=True,
               help="Also score records whose source photo the model trained on (excluded by default).")
 @click.option("--conditions", default="all", show_default=True,
-              help="Comma-separated post-processing conditions: names, chains such as 'webp80' or "
-                   "'resize0.5+jpeg85', 'all' (every named one) or 'none'.")
+              help="Comma-separated post-processing conditions: names, chains such as 'webp80', "
+                   "'resize0.5+jpeg85' or 'denoise5+sharpen80+jpeg90' (an editor's noise reduction and "
+                   "sharpening), 'all' (every named one) or 'none'.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the metrics as JSON.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Feature-extraction processes.")
 def evaluate(model: Path, datasets: tuple[Path, ...], cache: Path | None, include_train: bool, conditions: str,
