@@ -9,9 +9,9 @@ metadata-extractor), plus ``exif_small``, which no model uses. The metadata anal
 the verdict is the trained model's on the pixel analyzers alone, so metadata cannot decide it.
 
 Then both sides are re-saved through chains of :mod:`forensics.classifier.postprocess` (by default a JPEG 90
-re-save, WebP 90 and WebP 75 (cwebp's default) re-saves, the social-network chain (half size + JPEG 75), a
-lossless shrink to 0.3, and noise reduction then JPEG 90) and judged again: images mostly circulate that way, and
-decoder traces are what such processing removes first.
+re-save, WebP 90 and WebP 75 (cwebp's default) re-saves, a HEIC save at a phone's rate, the social-network chain
+(half size + JPEG 75), a lossless shrink to 0.3, and noise reduction then JPEG 90) and judged again: images mostly
+circulate that way, and decoder traces are what such processing removes first.
 
     python benchmarks/transfer.py                 # the default model, its own analyzers
     python benchmarks/transfer.py --model models/mine --per-file --chains   # as they are only
@@ -40,12 +40,12 @@ from forensics.verdict import Verdict
 sys.path.insert(0, str(PROJECT_ROOT / "datasets"))
 from build import select_sources  # the recipe's own source selection, not a copy of it)
 
-# How images usually circulate: re-saved as a high-quality JPEG or WebP (or WebP at the encoder's default), shrunk
-# and recompressed by a social network, shrunk for the web and saved losslessly (a 10-megapixel photo at 1,000
-# pixels wide is shrunk to 0.3; shrinking removes the camera noise at native scale and the JPEG grid, two things a
-# photo shows and a decoder's output lacks), or passed through an editor's noise reduction before export. Applied to
-# both sides alike.
-RESAVE_CHAINS = ("jpeg90", "webp90", "webp75", "resize0.5+jpeg75", "resize0.3", "denoise5+jpeg90")
+# How images usually circulate: re-saved as a high-quality JPEG or WebP (or WebP at the encoder's default) or as a
+# phone's HEIC, shrunk and recompressed by a social network, shrunk for the web and saved losslessly (a 10-megapixel
+# photo at 1,000 pixels wide is shrunk to 0.3; shrinking removes the camera noise at native scale and the JPEG grid,
+# two things a photo shows and a decoder's output lacks), or passed through an editor's noise reduction before
+# export. Applied to both sides alike.
+RESAVE_CHAINS = ("jpeg90", "webp90", "webp75", "heic60", "resize0.5+jpeg75", "resize0.3", "denoise5+jpeg90")
 MIN_SIDE = 64  # the residual CNN's patch
 MEDIA_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
 # Files of shared/data/provenance whose metadata names a generator but whose pixels are not its output (looked at

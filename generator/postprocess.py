@@ -4,11 +4,12 @@ A variant is a chain of operations joined by ``+``, applied left to right:
   - ``none``: nothing;
   - ``jpeg<Q>``: JPEG compression at quality Q (1-100), 4:2:0 chroma subsampling as most encoders use;
   - ``webp<Q>``: lossy WebP compression at quality Q (1-100), as image hosts and generator front ends serve;
+  - ``heic<Q>``: HEVC (HEIC) compression at quality Q (1-100; x265 through pillow-heif, 4:2:0), as phones save photos;
   - ``resize<F>``: rescale by factor F (Lanczos; 0.5 halves each side), sizes rounded to whole pixels;
   - ``crop<F>``: keep the central fraction F of each side;
   - ``social``: a messaging-app chain, ``resize0.75+jpeg75``.
 Example: ``crop0.9+resize0.5+jpeg70``. A trailing ``jpeg<Q>`` is the file's own encoding (no second compression);
-a ``webp<Q>`` step is compressed and decoded in place, and the file keeps its decoded pixels.
+a ``webp<Q>`` or ``heic<Q>`` step is compressed and decoded in place, and the file keeps its decoded pixels.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ import io
 import re
 from dataclasses import dataclass
 
+import pillow_heif
 from PIL import Image
 
 ALIASES = {"social": "resize0.75+jpeg75"}
-_OP = re.compile(r"^(jpeg|webp|resize|crop)(\d+(?:\.\d+)?)$")
+_OP = re.compile(r"^(jpeg|webp|heic|resize|crop)(\d+(?:\.\d+)?)$")
+_LOSSY = ("jpeg", "webp", "heic")
 
 
 @dataclass(frozen=True)
 class Operation:
-    kind: str  # "jpeg", "webp", "resize" or "crop"
+    kind: str  # "jpeg", "webp", "heic", "resize" or "crop"
     value: float
 
 
@@ -48,7 +51,7 @@ class PostProcess:
             if not match:
                 raise ValueError(f"unknown post-processing step {part!r} in {spec!r} (see generator.postprocess)")
             kind, value = match.group(1), float(match.group(2))
-            if kind in ("jpeg", "webp") and not (1 <= value <= 100 and value.is_integer()):
+            if kind in _LOSSY and not (1 <= value <= 100 and value.is_integer()):
                 raise ValueError(f"{kind.upper()} quality must be an integer in 1-100, got {part!r}")
             if kind in ("resize", "crop") and not 0 < value <= (1 if kind == "crop" else 8):
                 raise ValueError(f"{kind} factor out of range in {part!r}")
@@ -72,7 +75,11 @@ class PostProcess:
 
 def _apply(image: Image.Image, operation: Operation) -> Image.Image:
     width, height = image.size
-    if operation.kind in ("jpeg", "webp"):
+    if operation.kind == "heic":
+        buffer = io.BytesIO()
+        pillow_heif.from_pillow(image).save(buffer, quality=int(operation.value), chroma=420)
+        return pillow_heif.open_heif(io.BytesIO(buffer.getvalue())).to_pillow().convert("RGB")
+    if operation.kind in _LOSSY:
         buffer = io.BytesIO()
         options = {"subsampling": 2} if operation.kind == "jpeg" else {}
         image.save(buffer, operation.kind.upper(), quality=int(operation.value), **options)

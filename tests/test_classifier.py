@@ -130,19 +130,22 @@ def test_editing_filters_change_the_photos_noise_as_an_editor_would(camera_jpeg:
             postprocess.parse_chain(bad)
 
 
-def test_webp_step_compresses_in_place(camera_jpeg: Path) -> None:
-    """``webp<Q>`` is lossy WebP: the file keeps the decoded pixels, the same bytes every time."""
+@pytest.mark.parametrize("codec", ["webp", "heic"])
+def test_lossy_step_compresses_in_place(camera_jpeg: Path, codec: str) -> None:
+    """``webp<Q>`` (lossy WebP) and ``heic<Q>`` (HEVC, as phones save): the file keeps the decoded pixels, the same
+    bytes every time."""
     from generator.postprocess import PostProcess
 
-    image = load_media(camera_jpeg).image[:200, :300]
-    once = postprocess.apply_chain("resize0.5+webp80", image)
-    assert once == postprocess.apply_chain("resize0.5+webp80", image)
+    image = load_media(camera_jpeg).image[:200, :301]  # an odd width, which 4:2:0 chroma must pad
+    once = postprocess.apply_chain(f"resize0.5+{codec}80", image)
+    assert once == postprocess.apply_chain(f"resize0.5+{codec}80", image)
     with Image.open(io.BytesIO(once)) as im:
         assert im.format == "PNG" and im.size == (150, 100)
-    with Image.open(io.BytesIO(postprocess.apply_chain("webp80", image))) as im:
+    with Image.open(io.BytesIO(postprocess.apply_chain(f"{codec}80", image))) as im:
+        assert im.size == (301, 200)
         error = np.abs(np.asarray(im.convert("RGB")).astype(float) - image).mean()
     assert 0.5 < error < 8.0  # lossy, but the same picture
-    for bad in ("webp0", "webp101", "webp80.5"):
+    for bad in (f"{codec}0", f"{codec}101", f"{codec}80.5"):
         with pytest.raises(ValueError, match="quality"):
             PostProcess.parse(bad)
 

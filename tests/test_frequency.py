@@ -82,6 +82,19 @@ def test_lossy_webp_carries_the_compression_caveat_and_lossless_webp_does_not(ph
             assert not {"frequency.jpeg_grid_in_non_jpeg", "frequency.jpeg_grid_shifted"} & set(findings)
 
 
+def test_heic_carries_the_compression_caveat(photos_dir: Path) -> None:
+    """A photo saved as HEIC (HEVC at a phone's bit rate) is told to be lossy, with no claim of a JPEG past."""
+    import pillow_heif
+
+    buf = io.BytesIO()
+    pillow_heif.from_pillow(Image.open(photos_dir / "kodak" / "kodak_kodim05.png").convert("RGB")).save(buf, quality=60)
+    media = media_from_bytes(buf.getvalue())
+    assert media.format == "HEIF"
+    findings = {f.code: f for f in FrequencyAnalyzer().run(media).findings}
+    assert "HEIC" in findings["frequency.compressed"].message
+    assert not {"frequency.jpeg_grid_in_non_jpeg", "frequency.jpeg_grid_shifted"} & set(findings)
+
+
 def test_a_jpeg_saved_again_as_png_is_told_to_have_been_a_jpeg(camera_jpeg: Path) -> None:
     codes = {f.code for f in FrequencyAnalyzer().run(media_from_bytes(encode(rgb_of(camera_jpeg), "PNG"))).findings}
     assert {"frequency.compressed", "frequency.jpeg_grid_in_non_jpeg"} <= codes

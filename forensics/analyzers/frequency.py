@@ -75,6 +75,9 @@ DECODER_PATTERN_THRESHOLD = 1.6
 # ``blockiness`` above this: a JPEG block grid is visible (camera JPEGs: median 0.10-0.13; TAESD
 # round trips saved as PNG: at most 0.015).
 GRID_THRESHOLD = 0.05
+# Containers whose stills are (almost always) lossy without a JPEG grid, as the compression caveat names them; a WebP
+# counts only when its image is VP8, not VP8L.
+_LOSSY_CODECS = {"WEBP": "lossy WebP", "HEIF": "HEIC (HEVC)", "AVIF": "AVIF (AV1)"}
 
 
 def hann2d(size: int) -> np.ndarray:
@@ -346,13 +349,15 @@ class FrequencyAnalyzer(Analyzer):
                     "synthetic",
                 )
             )
-        if media.format == "WEBP" and webp_is_lossy(media.data):
-            # VP8's own 4x4 transforms and 16x16 macroblocks leave a grid of their own: no JPEG claims here
+        codec = _LOSSY_CODECS.get(media.format) if media.format != "WEBP" or webp_is_lossy(media.data) else None
+        if codec is not None:
+            # VP8's 4x4 transforms and 16x16 macroblocks, HEVC's and AV1's variable blocks leave grids of their own:
+            # no JPEG claims here
             findings.append(
                 Finding(
                     "frequency.compressed",
-                    "The file is lossy WebP: compression removes much of the fine decoder texture that these "
-                    "features and the residual CNN measure, and outputs of real generators re-saved as WebP are "
+                    f"The file is {codec}: compression removes much of the fine decoder texture that these "
+                    "features and the residual CNN measure, and outputs of real generators re-saved this way are "
                     "mostly missed or left uncertain (benchmarks/transfer.py). A low score here is weak evidence "
                     "of authenticity.",
                     Severity.INFO,

@@ -34,6 +34,8 @@ CONDITIONS: dict[str, str] = {
     "jpeg75+resize0.5": "resize0.5+jpeg75",
     # WebP at cwebp's default quality, as news sites and image hosts serve photos now.
     "webp75": "webp75",
+    # HEVC as phones save photos (HEIC); quality 60 gives the 1-1.5 bits per pixel of a phone's 12-megapixel HEIC.
+    "heic60": "heic60",
     # An editor's (or a phone's) noise reduction: it takes away the camera noise that tells a photo from a decoder.
     "denoise": "denoise5",
 }

@@ -58,7 +58,8 @@ def _split(value: str | None, kind: type) -> list | None:
               default="lanczos", show_default=True, help="Resizing method (ComfyUI ImageScale).")
 @click.option("--crop", type=click.Choice(["disabled", "center"]), default="disabled", show_default=True)
 @click.option("--post", default="none", show_default=True, help="Post-processing variants for both classes, "
-              "comma-separated: none, jpeg75, resize0.5, crop0.8, social, or chains like crop0.9+jpeg70.")
+              "comma-separated: none, jpeg75, webp80, heic60, resize0.5, crop0.8, social, or chains like "
+              "crop0.9+jpeg70.")
 @click.option("--format", "image_format", type=click.Choice(["png", "jpeg", "webp"]), default="png",
               show_default=True, help="File format of both classes (a trailing jpegQ variant wins).")
 @click.option("--quality", type=int, default=95, show_default=True, help="JPEG/WebP quality for --format.")
