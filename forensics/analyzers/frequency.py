@@ -349,8 +349,8 @@ class FrequencyAnalyzer(Analyzer):
                     "synthetic",
                 )
             )
-        codec = _LOSSY_CODECS.get(media.format) if media.format != "WEBP" or webp_is_lossy(media.data) else None
-        if codec is not None:
+        codec = _LOSSY_CODECS.get(media.format)
+        if codec is not None and (media.format != "WEBP" or webp_is_lossy(media.data)):
             # VP8's 4x4 transforms and 16x16 macroblocks, HEVC's and AV1's variable blocks leave grids of their own:
             # no JPEG claims here
             findings.append(
