@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from forensics.classifier.dataset import file_sha256, split_by_group
+from forensics.classifier.dataset import file_sha256, load_dataset, source_ids, split_by_group
 from forensics.config import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "datasets"))
@@ -120,3 +120,10 @@ def test_downscaled_views_shrink_whole_photos_and_join_their_photos_group(photos
     train_views = {r.path.resolve() for r in train if r.info.get("collection") == "camera downscaled"}
     assert {Path(r["file_name"]) for r in listed} == train_views and len(train_views) < len(views)
     assert not {r["source_sha256"] for r in listed} & {r.group for r in test}
+
+    # A model's bundle names the sources it trained on so that `forensics evaluate`, reading the dataset without this
+    # grouping (a view is its own group there), leaves out the training side's views as well as its crops.
+    trained, read_back = source_ids(train), load_dataset(dataset)
+    train_paths = {r.path.resolve() for r in train}
+    assert {r.group[:16] for r in train} < trained
+    assert all((r.group[:16] in trained) == (r.path.resolve() in train_paths) for r in read_back)

@@ -97,6 +97,15 @@ def load_any(roots: Iterable[str | Path]) -> list[Record]:
     return records
 
 
+def source_ids(records: Sequence[Record]) -> set[str]:
+    """Short ids (16 hex digits) of the source photos ``records`` derive from: their groups, and each record's own
+    ``source_sha256`` where a builder gathered several sources in one group (a photo's downscaled view joins its
+    native crop's group). A dataset read back with :func:`load_dataset` groups such records by the latter, so both
+    are needed to tell, later, which files a model trained on."""
+    return {r.group[:16] for r in records} | {str(r.info["source_sha256"])[:16] for r in records
+                                             if r.info.get("source_sha256")}
+
+
 def split_by_group(
     records: Sequence[Record], test_fraction: float = 0.25, seed: int = 0
 ) -> tuple[list[Record], list[Record]]:

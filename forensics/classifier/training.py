@@ -20,7 +20,7 @@ from forensics.classifier.bundle import Bundle, save_bundle
 from forensics.classifier.cache import Sample, extract
 from forensics.classifier.card import render_card, render_summary
 from forensics.classifier.combiner import MIN_COVERAGE, coverage
-from forensics.classifier.dataset import Record, is_local, is_still, split_by_group
+from forensics.classifier.dataset import Record, is_local, is_still, source_ids, split_by_group
 from forensics.classifier.estimator import CalibratedBoostingClassifier
 from forensics.classifier.evaluate import evaluate
 from forensics.classifier.features import FeatureSchema
@@ -102,7 +102,7 @@ def fit_bundle(
         "n_train_records": len(records),
         "n_train_samples": len(samples),
         "n_train_synthetic": int(y.sum()),
-        "train_groups": sorted({r.group[:16] for r in records}),
+        "train_groups": sorted(source_ids(records)),
     }
     return Bundle(name, model, schema, recipe)
 
