@@ -154,6 +154,9 @@ class Editor:
             "size": list(size),
             "dtype": str(denoiser(self.pipe).dtype).removeprefix("torch."),
             "device": str(self.device),
+            # CPU kernels split their sums by thread: the in-house LDM's edits differ by one level in a few pixels
+            # between 1 and 2 threads, so a bit-exact rebuild on CPU needs the same count (OMP_NUM_THREADS)
+            "torch_threads": torch.get_num_threads(),
             "loras": [{"path": path, "scale": scale} for path, scale in self.loras],
             "pipeline_options": self.options,
             "versions": library_versions(),

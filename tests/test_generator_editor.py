@@ -54,6 +54,7 @@ def test_same_seed_same_pixels_and_a_reproducible_record(editor, photo):
     # ComfyUI ImageScale: width 64, height from the aspect ratio (42.7), rounded to a multiple of 8
     assert record["size"] == [64, 40] and first.image.size == (64, 40)
     assert set(record["versions"]) >= {"diffusers", "torch", "transformers"}
+    assert record["torch_threads"] == torch.get_num_threads()
 
 
 def test_random_seed_is_recorded_and_reproduces(editor, photo):
