@@ -102,7 +102,7 @@ def source_ids(records: Sequence[Record]) -> set[str]:
     ``source_sha256`` where a builder gathered several sources in one group (a photo's downscaled view joins its
     native crop's group). A dataset read back with :func:`load_dataset` groups such records by the latter, so both
     are needed to tell, later, which files a model trained on."""
-    return {r.group[:16] for r in records} | {str(r.info["source_sha256"])[:16] for r in records
+    return {r.group[:16] for r in records} | {r.info["source_sha256"][:16] for r in records
                                              if r.info.get("source_sha256")}
 
 
