@@ -95,6 +95,23 @@ def test_heic_carries_the_compression_caveat(photos_dir: Path) -> None:
     assert not {"frequency.jpeg_grid_in_non_jpeg", "frequency.jpeg_grid_shifted"} & set(findings)
 
 
+def test_every_jpeg_carries_the_compression_caveat_with_its_quality(photos_dir: Path, data_dir: Path) -> None:
+    """Where no block grid shows: a camera JPEG at quality 84, and a real generator's output re-saved at quality 95
+    (the files the transfer benchmark finds the detector missing): the caveat still names the compression."""
+    from forensics.analyzers.metadata.jpeg_structure import estimate_quality
+
+    camera = (photos_dir / "exif-samples" / "jpg_gps_DSCN0010.jpg").read_bytes()
+    generated = rgb_of(data_dir / "provenance" / "invokeai" / "prompt_syntax_mountain-man2.png")
+    for data, quality in ((camera, 84), (encode(generated, "JPEG", quality=95), 95)):
+        media = media_from_bytes(data)
+        assert estimate_quality(media.pil.quantization[0], 0)[0] == quality
+        evidence = FrequencyAnalyzer().run(media)
+        assert evidence.features["blockiness"] < GRID_THRESHOLD
+        findings = {f.code: f.message for f in evidence.findings}
+        assert f"JPEG (quality about {quality} " in findings["frequency.compressed"], findings
+        assert "block grid is visible" not in findings["frequency.compressed"]
+
+
 def test_a_jpeg_saved_again_as_png_is_told_to_have_been_a_jpeg(camera_jpeg: Path) -> None:
     codes = {f.code for f in FrequencyAnalyzer().run(media_from_bytes(encode(rgb_of(camera_jpeg), "PNG"))).findings}
     assert {"frequency.compressed", "frequency.jpeg_grid_in_non_jpeg"} <= codes

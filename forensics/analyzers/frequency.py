@@ -35,6 +35,7 @@ import numpy as np
 from scipy import fft
 
 from forensics.analyzers.base import Analyzer, Finding, Heatmap, LinePlot, Severity
+from forensics.analyzers.metadata.jpeg_structure import estimate_quality
 from forensics.media.sniff import webp_is_lossy
 from forensics.signal import extract_tiles, laplacian_residual, tile_origins, tile_size_for, ycbcr
 from forensics.signal.tiles import GRID
@@ -78,6 +79,15 @@ GRID_THRESHOLD = 0.05
 # Containers whose stills are (almost always) lossy without a JPEG grid, as the compression caveat names them; a WebP
 # counts only when its image is VP8, not VP8L.
 _LOSSY_CODECS = {"WEBP": "lossy WebP", "HEIF": "HEIC (HEVC)", "AVIF": "AVIF (AV1)"}
+
+
+def _jpeg_state(media: Media, grid: bool) -> str:
+    """How a file shows JPEG compression: as a JPEG file (quality estimated from its luma table) or by a block grid."""
+    if media.format != "JPEG":
+        return "A JPEG 8x8 block grid is visible"
+    table = (getattr(media.pil, "quantization", None) or {}).get(0)
+    quality = f" (quality about {estimate_quality(table, 0)[0]} by its quantization tables)" if table else ""
+    return f"The file is a JPEG{quality}{', and its 8x8 block grid is visible' if grid else ''}"
 
 
 def hann2d(size: int) -> np.ndarray:
@@ -363,18 +373,19 @@ class FrequencyAnalyzer(Analyzer):
                     Severity.INFO,
                 )
             )
-        elif features["blockiness"] > GRID_THRESHOLD:
+        elif media.format == "JPEG" or features["blockiness"] > GRID_THRESHOLD:
+            # A JPEG file was compressed whether or not its grid shows (at quality 90 and above it often does not)
             findings.append(
                 Finding(
                     "frequency.compressed",
-                    "A JPEG 8x8 block grid is visible: compression removes much of the fine decoder texture that "
-                    "these features and the residual CNN measure, and outputs of real generators re-saved as JPEG "
-                    "mostly go undetected (benchmarks/transfer.py). A low score here is weak evidence of "
-                    "authenticity.",
+                    f"{_jpeg_state(media, features['blockiness'] > GRID_THRESHOLD)}: compression removes much of the "
+                    "fine decoder texture that these features and the residual CNN measure, and outputs of real "
+                    "generators re-saved as JPEG mostly go undetected (benchmarks/transfer.py). A low score here is "
+                    "weak evidence of authenticity.",
                     Severity.INFO,
                 )
             )
-            if features["grid_aligned"] < 1:
+            if features["blockiness"] > GRID_THRESHOLD and features["grid_aligned"] < 1:
                 findings.append(
                     Finding(
                         "frequency.jpeg_grid_shifted",
