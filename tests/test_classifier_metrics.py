@@ -14,6 +14,7 @@ from forensics.classifier.metrics import (
     expected_calibration_error,
     negative_log_likelihood,
     reliability_curve,
+    roc_auc,
     tpr_at_fpr,
 )
 
@@ -92,6 +93,35 @@ def test_augmented_calibration_share_keeps_clean_files_from_underconfidence() ->
     assert ece[0.5] < ece[None] - 0.02, ece
     with pytest.raises(ValueError, match="augmented"):
         CalibratedBoostingClassifier(augmented_calibration_share=0.5).fit(X, y, groups)
+
+
+def test_stacked_pooling_weighs_each_source_by_its_evidence() -> None:
+    """An expert's log-odds far more telling than the boosting's features: the stack gives the expert its true scale
+    and the boosting little, and beats the mean of log-odds; a row without the expert falls back to the boosting."""
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 2, n)
+        expert = 2 * (2 * y - 1) + rng.normal(0, 1.5, n)  # class means -2 and +2, sd 1.5: log-odds 16/9 * expert
+        return np.column_stack([y + rng.normal(0, 2, n), rng.normal(0, 2, n), expert]), y
+
+    X, y = draw(800)
+    held_out, truth = draw(1000)
+    nll = {}
+    for pooling in ("mean", "stacked"):
+        model = CalibratedBoostingClassifier(max_iter=60, expert_columns=(2,), pooling=pooling)
+        model.fit(X, y, np.arange(800) // 2)
+        nll[pooling] = negative_log_likelihood(truth, model.predict_proba(held_out)[:, 1])
+    booster_weight, expert_weight = model.calibrator_.coef_[0]
+    assert abs(expert_weight - 16 / 9) < 0.3 and 0 < booster_weight < expert_weight / 3, model.calibrator_.coef_
+    assert nll["stacked"] < nll["mean"], nll
+    without = held_out.copy()
+    without[:, 2] = np.nan
+    p = model.predict_proba(without)[:, 1]
+    assert np.allclose(p, model.fallback_.predict_proba(model.log_odds(without)[:, :1])[:, 1])
+    assert 0.55 < roc_auc(truth, p) < 0.8  # the weak features alone: some evidence, far less than the expert's
+    with pytest.raises(ValueError, match="pooling"):
+        CalibratedBoostingClassifier(pooling="stacked", calibration="isotonic").fit(X, y)
 
 
 def test_bootstrap_intervals_resample_photos_not_files() -> None:
