@@ -158,7 +158,10 @@ LIMITS_STILLS = ("Trained on img2img edits and autoencoder round trips of a few 
                  "generators' output re-saved as JPEG the loss is larger than the round-trip rows above show "
                  "(benchmarks/transfer.py measures it). A local edit, a region replaced as inpainting tools do, "
                  "moves this whole-picture score little (the local-edits table measures it): the residual CNN's "
-                 "heatmap is the better guide there (benchmarks/local_edits.py).")
+                 "heatmap is the better guide there (benchmarks/local_edits.py). Pictures that are not photographs "
+                 "(paintings, drawings, graphics) lie outside the training data, and a camera's missing noise "
+                 "moves the score as a decoder's trace does: stylized copies of unseen photos that no generator "
+                 "touched are often called synthetic (benchmarks/non_photographic.py measures it).")
 LIMITS_CLIPS = ("Trained on frame-by-frame img2img stylizations of a few clips (generators listed in the recipe): "
                 "texture re-synthesised in every frame. A static shot stylized with the same initial noise in every "
                 "frame does not flicker and is missed, and video generators that keep texture coherent over time "
