@@ -308,6 +308,19 @@ def test_scanner_uses_the_shipped_models_when_present() -> None:
         assert default is None and isinstance(combiner, RuleCombiner)
 
 
+def test_shipped_bundles_load_with_the_defaults_of_parameters_added_since() -> None:
+    """models/default and models/video were saved before ``pooling`` existed: they load pooling by the mean, as
+    fitted, and the estimator API (get_params, clone, repr) works on them."""
+    from sklearn.base import clone
+
+    from forensics.classifier import DEFAULT_MODEL
+
+    for folder in (DEFAULT_MODEL, DEFAULT_MODEL.parent / "video"):
+        model = load_bundle(folder).model
+        assert model.get_params()["pooling"] == "mean" and repr(model).startswith("CalibratedBoostingClassifier(")
+        assert clone(model).get_params() == model.get_params()
+
+
 def test_expert_log_odds_are_pooled_not_boosted(dataset: Path, tmp_path: Path) -> None:
     """The residual CNN as an expert: only its named feature enters, outside the boosting, and raises the score."""
     from forensics.classifier.training import fit_bundle

@@ -111,6 +111,10 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.expert_columns = expert_columns
         self.pooling = pooling
 
+    def __setstate__(self, state: dict) -> None:
+        # Bundles saved before a parameter existed load with its default: the behaviour they were fitted with.
+        super().__setstate__({"expert_columns": (), "pooling": "mean", **state})
+
     def _booster(self) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
             max_iter=self.max_iter,
@@ -176,7 +180,7 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
 
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The boosting's columns and the expert columns of X."""
-        experts = list(getattr(self, "expert_columns", ()))  # bundles saved before experts existed have none
+        experts = list(self.expert_columns)
         return np.delete(X, experts, axis=1), X[:, experts]
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
@@ -187,7 +191,7 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, 2): columns P(real), P(synthetic)."""
         z = self.log_odds(X)
-        if getattr(self, "pooling", "mean") == "stacked":  # bundles saved before stacking existed pool by the mean
+        if self.pooling == "stacked":
             full = ~np.isnan(z).any(axis=1)
             p = self.fallback_.predict_proba(z[:, :1])[:, 1]
             if full.any():
