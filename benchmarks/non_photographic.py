@@ -19,18 +19,16 @@ without them are called synthetic with or without a decoder.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from forensics.analyzers import registry
 from forensics.autoencoders import load_reconstructor
-from forensics.classifier import load_combiner
+from forensics.classifier import load_combiner, postprocess
 from forensics.classifier.metrics import roc_auc
 from forensics.config import PROJECT_ROOT
 from forensics.media import MediaError, load_media, media_from_bytes
@@ -67,15 +65,9 @@ def centre_crops(paths: list[Path], limit: int | None) -> list[np.ndarray]:
     return crops[:limit]
 
 
-def png(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "PNG")
-    return buf.getvalue()
-
-
 def judged(scanner: Scanner, pictures: list[np.ndarray]) -> list[Verdict | None]:
     """The model's verdict on each picture saved as PNG; ``None`` where the scan leaves it to the rule combiner."""
-    verdicts = [scanner.analyse(media_from_bytes(png(p)))[1] for p in pictures]
+    verdicts = [scanner.analyse(media_from_bytes(postprocess.apply_chain("none", p)))[1] for p in pictures]
     return [v if v.model == scanner.combiner.name else None for v in verdicts]
 
 

@@ -360,6 +360,7 @@ class FrequencyAnalyzer(Analyzer):
                 )
             )
         codec = _LOSSY_CODECS.get(media.format)
+        grid = features["blockiness"] > GRID_THRESHOLD
         if codec is not None and (media.format != "WEBP" or webp_is_lossy(media.data)):
             # VP8's 4x4 transforms and 16x16 macroblocks, HEVC's and AV1's variable blocks leave grids of their own:
             # no JPEG claims here
@@ -373,19 +374,18 @@ class FrequencyAnalyzer(Analyzer):
                     Severity.INFO,
                 )
             )
-        elif media.format == "JPEG" or features["blockiness"] > GRID_THRESHOLD:
+        elif media.format == "JPEG" or grid:
             # A JPEG file was compressed whether or not its grid shows (at quality 90 and above it often does not)
             findings.append(
                 Finding(
                     "frequency.compressed",
-                    f"{_jpeg_state(media, features['blockiness'] > GRID_THRESHOLD)}: compression removes much of the "
-                    "fine decoder texture that these features and the residual CNN measure, and outputs of real "
-                    "generators re-saved as JPEG mostly go undetected (benchmarks/transfer.py). A low score here is "
-                    "weak evidence of authenticity.",
+                    f"{_jpeg_state(media, grid)}: compression removes much of the fine decoder texture that these "
+                    "features and the residual CNN measure, and outputs of real generators re-saved as JPEG mostly go "
+                    "undetected (benchmarks/transfer.py). A low score here is weak evidence of authenticity.",
                     Severity.INFO,
                 )
             )
-            if features["blockiness"] > GRID_THRESHOLD and features["grid_aligned"] < 1:
+            if grid and features["grid_aligned"] < 1:
                 findings.append(
                     Finding(
                         "frequency.jpeg_grid_shifted",
