@@ -49,7 +49,8 @@ class Scanner:
         combiner: Combiner | None = None,
         limits: MediaLimits | None = None,
     ) -> None:
-        self.analyzers = list(analyzers) if analyzers is not None else registry.create_all()
+        # Default: every analyzer but the slow ones no shipped model reads (``registry.default_names``).
+        self.analyzers = list(analyzers) if analyzers is not None else registry.create_all(registry.default_names())
         # Default: the shipped trained model (models/default); the documented rule if it is absent.
         self.combiner = combiner if combiner is not None else (load_default_combiner() or RuleCombiner())
         self.limits = limits or MediaLimits()

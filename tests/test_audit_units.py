@@ -141,23 +141,38 @@ def test_deadline_ends_a_process_stuck_where_the_signal_cannot_reach() -> None:
     assert result.returncode == HARD_EXIT_CODE and time.monotonic() - start < 20
 
 
-def test_batches_leave_out_the_slow_analyzers_no_model_reads(tree: Path) -> None:
-    """By default an audit runs every analyzer but reconstruction (about 3 CPU-s an image), and still judges a real
-    photo with the shipped model, whose features all come from the analyzers it keeps; ``-a all`` brings it back."""
+def test_scans_and_audits_leave_out_the_slow_analyzers_no_model_reads(tree: Path) -> None:
+    """By default a scan or an audit runs every analyzer but reconstruction (seconds an image, and no shipped model
+    reads it), and still judges a real photo with the shipped model, whose features all come from the analyzers it
+    keeps; ``-a all`` brings it back."""
+    import json
+
+    from click.testing import CliRunner
+
     from forensics.analyzers import registry
     from forensics.audit.runner import AuditConfig, FileAnalyser
     from forensics.audit.task import Task
     from forensics.classifier import load_default_combiner
-    from forensics.cli.audit import _analyzer_list
+    from forensics.cli import cli
+    from forensics.cli.analyzers import analyzer_list
+    from forensics.scan import Scanner
 
     config = AuditConfig(roots=[tree], out_dir=tree.parent / "audit")
     assert "reconstruction" in registry.names() and "reconstruction" not in config.analyzers
     read_by_models = {name.split(".")[0] for m in load_default_combiner().members for name in m.bundle.schema.names}
     assert read_by_models <= set(config.analyzers)
-    assert _analyzer_list(None, None, "all") == registry.names()
+    assert analyzer_list(None, None, None) == config.analyzers == [a.name for a in Scanner().analyzers]
+    assert analyzer_list(None, None, "all") == registry.names()
 
     task = Task(key="a", path=str(tree / "a.jpg"), sha256_before=sha256_file(tree / "a.jpg"), file_reports=False)
     row = FileAnalyser(config.analyzers).analyse(task).row
     analysed = {entry["analyzer"] for entry in row["analyzers"]}
     assert "reconstruction" not in analysed and {"frequency", "noise", "residual-cnn"} <= analysed
     assert row["model"] == load_default_combiner().members[0].name  # the model of stills, not the rule
+
+    scanned = CliRunner().invoke(cli, ["scan", "--json", str(tree / "a.jpg")])
+    report = json.loads(scanned.output)  # one file: one document
+    assert [ev["analyzer"] for ev in report["evidence"]] == config.analyzers
+    assert report["verdict"]["model"] == row["model"]
+    listed = CliRunner().invoke(cli, ["scan", "--list-analyzers"]).output.splitlines()
+    assert [line.split()[0] for line in listed if "[only when named]" in line] == ["reconstruction"]

@@ -141,7 +141,8 @@ def test_perceptual_hook_from_a_torchscript_file(weights: None, tmp_path: Path, 
 
 def test_creating_the_analyzer_loads_no_autoencoder_library() -> None:
     """diffusers costs seconds to import: a scanner that reads a non-media file or metadata only never pays for it."""
-    code = ("import sys; from forensics.scan import Scanner; s = Scanner(); "
+    code = ("import sys; from forensics.analyzers import registry; from forensics.scan import Scanner; "
+            "s = Scanner(registry.create_all(registry.names())); "
             "assert any(a.name == 'reconstruction' for a in s.analyzers); "
             "r = s.scan(sys.argv[1]); assert r.error['code'] == 'not_media', r.error; "
             "print(sorted(m for m in ('diffusers', 'transformers') if m in sys.modules))")

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from forensics.analyzers import registry
 from forensics.analyzers.base import Analyzer, AnalyzerUnavailable, Evidence, Finding, Severity
 from forensics.media import Media
 from forensics.report.serialize import report_to_dict, schema
@@ -161,7 +162,7 @@ def test_decisive_metadata_overrides_the_signal_score() -> None:
 def test_blank_picture_is_uncertain_not_synthetic(photos_dir: Path, camera_jpeg: Path) -> None:
     """A real camera-made JPEG of one flat grey: an autoencoder rebuilds it perfectly, which is no evidence."""
     blank = photos_dir / "exif-samples" / "jpg_tests_67-0_length_string.jpg"
-    report = Scanner().scan(blank)
+    report = Scanner(registry.create_all(registry.names())).scan(blank)
     statuses = {ev.analyzer: (ev.status, ev.reason) for ev in report.evidence}
     pixel = [name for name, (_, reason) in statuses.items() if "blank" in (reason or "")]
     assert {"frequency", "noise", "residual-cnn", "reconstruction"} <= set(pixel)

@@ -152,9 +152,9 @@ class Analyzer(ABC):
     #: True if ``features`` are pixel-signal evidence for the classifier; False for
     #: metadata, whose facts must stay separate so the classifier cannot learn shortcuts.
     signal: ClassVar[bool] = True
-    #: False for an analyzer too slow for batches of thousands of files whose features no shipped model reads: a
-    #: batch audit leaves it out unless it is named (:func:`forensics.analyzers.registry.batch_names`).
-    batch: ClassVar[bool] = True
+    #: False for an analyzer too slow to run on every file whose features no shipped model reads: scans and audits
+    #: leave it out unless it is named (:func:`forensics.analyzers.registry.default_names`).
+    by_default: ClassVar[bool] = True
 
     @abstractmethod
     def analyze(self, media: Media) -> Evidence:

@@ -61,10 +61,10 @@ def create(name: str, **options: object) -> Analyzer:
     return analyzer_class(name)(**options)
 
 
-def batch_names() -> list[str]:
-    """Names of the analyzers a batch audit runs unless told otherwise: all but those whose class sets ``batch``
-    to False."""
-    return [name for name in names() if analyzer_class(name).batch]
+def default_names() -> list[str]:
+    """Names of the analyzers a scan or an audit runs unless told otherwise: all but those whose class sets
+    ``by_default`` to False."""
+    return [name for name in names() if analyzer_class(name).by_default]
 
 
 def create_all(selected: list[str] | None = None) -> list[Analyzer]:

@@ -59,8 +59,8 @@ class AuditConfig:
         out_dir: the audit folder (ledger, results, reports, manifest); reused to resume.
         include, exclude: glob filters on file names or paths relative to a root.
         follow_links: follow symbolic links that leave the audited tree.
-        analyzers: analyzer names to run (``None``: those meant for batches, :func:`registry.batch_names`: every
-            registered one but the slow ones no shipped model reads).
+        analyzers: analyzer names to run (``None``: :func:`registry.default_names`, every registered one but the
+            slow ones no shipped model reads).
         workers: parallel workers (``None``: every core, or every CPU of the Ray cluster).
         backend: ``local`` or ``ray``.
         ray_address: Ray cluster address (``None``: ``$RAY_ADDRESS`` or a local Ray instance).
@@ -91,7 +91,7 @@ class AuditConfig:
 
     def __post_init__(self) -> None:
         if self.analyzers is None:
-            self.analyzers = registry.batch_names()
+            self.analyzers = registry.default_names()
 
 
 class AuditError(RuntimeError):

@@ -16,21 +16,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from forensics.analyzers import registry
 from forensics.audit import AuditConfig, AuditError, CaseMismatch, run_audit
+from forensics.cli.analyzers import analyzers_option
 from forensics.media import MediaLimits
-
-
-def _analyzer_list(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    if value.strip() == "all":
-        return registry.names()
-    names = [n.strip() for n in value.split(",") if n.strip()]
-    unknown = [n for n in names if n not in registry.names()]
-    if unknown:
-        raise click.BadParameter(f"unknown analyzer(s) {', '.join(unknown)}; known: {', '.join(registry.names())}")
-    return names
 
 
 @click.command()
@@ -41,9 +29,7 @@ def _analyzer_list(_ctx: click.Context, _param: click.Parameter, value: str | No
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Leave out files or folders matching this glob (repeatable).")
 @click.option("--follow-links", is_flag=True, help="Follow symbolic links that point out of the audited folders.")
-@click.option("--analyzers", "-a", callback=_analyzer_list,
-              help="Comma-separated analyzers to run, or 'all' (default: all but the slow ones no shipped model "
-                   "reads, such as reconstruction).")
+@analyzers_option
 @click.option("--workers", "-j", type=click.IntRange(min=1), help="Parallel workers (default: every core).")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Run on this machine's cores, or on a Ray cluster (needs img2img-forensics[ray]).")
@@ -61,7 +47,7 @@ def _analyzer_list(_ctx: click.Context, _param: click.Parameter, value: str | No
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0), default=AuditConfig.timeout_s,
               show_default=True, help="Seconds one file's analysis may take before it is an error row (0: no limit).")
 def audit(paths: tuple[Path, ...], out_dir: Path, include: tuple[str, ...], exclude: tuple[str, ...],
-          follow_links: bool, analyzers: list[str] | None, workers: int | None, backend: str,
+          follow_links: bool, analyzers: list[str], workers: int | None, backend: str,
           ray_address: str | None, case_id: str | None, operator: str | None, note: str | None,
           retry_errors: bool, file_reports: bool, max_pixels: int, max_frames: int, timeout_s: float) -> None:
     """Audit folders of images and clips: a ranked, hashed record of what looks synthetic.

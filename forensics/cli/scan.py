@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from forensics.analyzers import registry
+from forensics.cli.analyzers import analyzers_option
 from forensics.media import MediaLimits
 from forensics.report import exit_code
 from forensics.report.serialize import dumps
@@ -21,26 +22,21 @@ from forensics.scan import Scanner
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report(s) on stdout instead of text.")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a self-contained HTML report.")
-@click.option("--analyzers", "-a", help="Comma-separated analyzers to run (default: all). See --list-analyzers.")
+@analyzers_option
 @click.option("--list-analyzers", is_flag=True, is_eager=True, expose_value=False,
               callback=lambda ctx, _p, v: _list(ctx, v), help="List the registered analyzers and exit.")
 @click.option("--max-pixels", type=int, default=MediaLimits.max_pixels, show_default=True,
               help="Refuse images or frames larger than this (decompression-bomb guard).")
 @click.option("--max-frames", type=int, default=MediaLimits.max_frames, show_default=True,
               help="Decode at most this many frames of a clip or animation.")
-def scan(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, analyzers: str | None,
+def scan(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, analyzers: list[str],
          max_pixels: int, max_frames: int) -> None:
     """Scan image and video files for diffusion img2img edits.
 
     Exit codes: 0 no synthetic evidence, 1 synthetic evidence, 2 uncertain,
     3 a file could not be analysed, 4 usage error.
     """
-    selected = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else None
-    try:
-        chosen = registry.create_all(selected)
-    except KeyError as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="--analyzers") from exc
-    scanner = Scanner(chosen, limits=MediaLimits(max_pixels=max_pixels, max_frames=max_frames))
+    scanner = Scanner(registry.create_all(analyzers), limits=MediaLimits(max_pixels=max_pixels, max_frames=max_frames))
     console = Console(stderr=as_json)
     reports = []
     for path in paths:
@@ -63,6 +59,6 @@ def _list(ctx: click.Context, value: bool) -> None:
         return
     for name in registry.names():
         cls = registry.analyzer_class(name)
-        batch = "" if cls.batch else " [audits: only when named]"
-        click.echo(f"{name:16s} v{cls.version:8s} {cls.description}{batch}")
+        named = "" if cls.by_default else " [only when named]"
+        click.echo(f"{name:16s} v{cls.version:8s} {cls.description}{named}")
     ctx.exit(0)
