@@ -1,4 +1,4 @@
-"""Scan one file: load it, run every analyzer, combine the evidence into a verdict.
+"""Scan one file: load it, run the analyzers, combine the evidence into a verdict.
 
 This is the library entry point that the CLI, reports and audits share.
 """
