@@ -138,12 +138,10 @@ def soft_bits(decisions: np.ndarray, length: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)  # the same few (window, payload) shapes for every image: build each once
-def _raster_layout(rows: int, cols: int, length: int) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """Which payload bit each block of a rows x cols grid carries under every raster width, and how often.
+def _raster_assignments(rows: int, cols: int, length: int) -> sparse.csr_matrix:
+    """One-hot (width w, bit j) of every block of a rows x cols grid: j = (r * w + c) mod ``length``.
 
-    Returns the one-hot (width w, bit j) of every block, j = (r * w + c) mod ``length``, shape
-    (``length`` * ``length``, rows * cols); the blocks per (width, bit), (``length``, ``length``, 1); and the bits
-    that get a block at each width, (``length``, 1). A crop of a raster ``W0`` blocks wide that starts at block
+    Shape (``length`` * ``length``, rows * cols). A crop of a raster ``W0`` blocks wide that starts at block
     (R0, C0) puts bit ``(j + phase) mod length`` on the blocks of row w = ``W0 mod length``, phase =
     ``(R0 * W0 + C0) mod length``.
     """
@@ -151,17 +149,7 @@ def _raster_layout(rows: int, cols: int, length: int) -> tuple[sparse.csr_matrix
     widths = np.arange(length)[:, None]
     bits = (r[None, :] * widths + c[None, :]) % length + widths * length
     cells = np.tile(np.arange(rows * cols), length)
-    assign = sparse.csr_matrix((np.ones(bits.size), (bits.ravel(), cells)), shape=(length * length, rows * cols))
-    counts = np.asarray(assign.sum(axis=1)).reshape(length, length, 1)
-    return assign, counts, (counts > 0).sum(axis=1)
-
-
-@functools.lru_cache(maxsize=8)
-def _phased_codes(payload: bytes) -> np.ndarray:
-    """The payload (float64 bytes), centred and of unit norm, at every phase: row p holds ``code[(j + p) mod L]``."""
-    code = np.frombuffer(payload, np.float64)
-    code = (code - code.mean()) / np.linalg.norm(code - code.mean())
-    return np.stack([np.roll(code, -phase) for phase in range(code.size)])
+    return sparse.csr_matrix((np.ones(bits.size), (bits.ravel(), cells)), shape=(length * length, rows * cols))
 
 
 def best_phase_correlation(grids: np.ndarray, payload: np.ndarray) -> tuple[float, int]:
@@ -169,17 +157,24 @@ def best_phase_correlation(grids: np.ndarray, payload: np.ndarray) -> tuple[floa
 
     ``grids``: (n, rows, cols) block decisions. Returns the correlation and the number of payload bits that its
     raster width gives blocks to: in a window narrower than the payload, some widths leave bits empty, and a
-    correlation over fewer bits means less. Soft bits per (width, bit) are block averages; their correlation with
-    the payload at every phase is one matrix product per width with the payload's phased copies.
+    correlation over fewer bits means less. Soft bits per (width, bit) are block averages; the
+    correlation with the payload at every phase is a circular cross-correlation, computed by FFT.
     """
     n, rows, cols = grids.shape
     length = payload.size
-    assign, counts, bits = _raster_layout(rows, cols, length)
-    soft = (assign @ grids.reshape(n, -1).T).reshape(length, length, n) / np.maximum(counts, 1)  # (width, bit, grid)
-    soft -= soft.sum(axis=1, keepdims=True) / bits[:, :, None]  # an empty bit holds 0, and after this the mean:
-    soft *= counts > 0  # back to 0, so it adds nothing to the correlation
-    norm = np.sqrt(np.einsum("wjn,wjn->wn", soft, soft))
-    corr = np.matmul(_phased_codes(payload.tobytes()), soft).max(axis=1) / np.maximum(norm, 1e-12)  # (width, grid)
+    assign = _raster_assignments(rows, cols, length)
+    counts = np.asarray(assign.sum(axis=1)).reshape(length, length, 1)
+    filled = counts > 0
+    soft = (assign @ grids.reshape(n, -1).T).reshape(length, length, n) / np.maximum(counts, 1)
+    soft -= (soft * filled).sum(axis=1, keepdims=True) / filled.sum(axis=1, keepdims=True)
+    soft *= filled  # empty bits sit at the mean: they add nothing to the correlation
+    soft /= np.maximum(np.linalg.norm(soft, axis=1, keepdims=True), 1e-12)
+    code = payload - payload.mean()
+    code /= np.linalg.norm(code)
+    # corr[w, phase] = sum_j soft[w, j] * code[(j + phase) mod L]
+    spectrum = np.conj(np.fft.rfft(soft, axis=1)) * np.fft.rfft(code)[None, :, None]
+    corr = np.fft.irfft(spectrum, n=length, axis=1).max(axis=1)  # (width, grid)
+    bits = filled.sum(axis=1)  # (width, 1)
     z = np.arctanh(np.clip(corr, -0.999999, 0.999999)) * np.sqrt(np.maximum(bits - 3, 1))
     width, grid = np.unravel_index(np.argmax(z), z.shape)
     return float(corr[width, grid]), int(bits[width, 0])
