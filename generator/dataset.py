@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -252,14 +253,27 @@ def read_records(out: Path) -> dict[str, dict]:
     return records
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all, through a temporary file of its own: generator processes that share the
+    work (a second one walking the jobs backwards, one per GPU) may write the same file, or merge the journals, at
+    the same moment."""
+    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # left only where writing failed
+
+
 def write_metadata(out: Path) -> int:
-    """Merge the journals into ``metadata.jsonl`` (sorted by file name, atomically); returns the record count."""
+    """Merge the journals into ``metadata.jsonl`` (sorted by file name, atomically); returns the record count.
+
+    Several processes may merge at once (generators sharing the work, feature extraction while generation goes on):
+    the last complete merge wins, and the journals keep every record for the next one.
+    """
     records = read_records(out)
-    temporary = out / (METADATA + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for name in sorted(records):
-            handle.write(json.dumps(records[name], sort_keys=True) + "\n")
-    os.replace(temporary, out / METADATA)
+    lines = "".join(json.dumps(records[name], sort_keys=True) + "\n" for name in sorted(records))
+    write_atomically(out / METADATA, lines.encode("utf-8"))
     return len(records)
 
 
@@ -422,9 +436,7 @@ class DatasetBuilder:
         file_name = job.file_name(recipe, post, extension)
         path = self.out / file_name
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        write_atomically(path, data)
         generation = generation or {}
         return {
             "file_name": file_name,

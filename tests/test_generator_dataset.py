@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image
 
 from forensics.cli import cli
 from forensics.config import PROJECT_ROOT
-from generator.dataset import DatasetBuilder, Recipe
+from generator.dataset import DatasetBuilder, Recipe, write_metadata
 
 SMALL = {"strengths": [0.5, 1.0], "seeds": [3], "steps": 4, "width": 64, "styles": ["watercolor", "anime"],
          "roundtrip_vaes": ["taesd"], "postprocess": ["none", "jpeg80"]}
@@ -96,6 +97,19 @@ def test_rerun_skips_everything_and_regenerates_identically(built, sources):
         {k: v for k, v in json.loads(line).items() if k != "generation"} for line in before.decode().splitlines()
     ]
 
+
+
+@pytest.mark.slow
+def test_merges_running_at_once_all_land_and_leave_no_temporary(built):
+    """A second generator (``datasets/build.py generate --reverse``), the feature stage and one process per GPU all
+    merge the journals into metadata.jsonl while others do: they once shared one temporary file, and one crashed."""
+    out, _ = built
+    before = (out / "metadata.jsonl").read_bytes()
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda _: write_metadata(out), range(64)))
+    assert counts == [len(before.decode().splitlines())] * 64
+    assert (out / "metadata.jsonl").read_bytes() == before
+    assert [p.name for p in out.iterdir() if p.name.startswith("metadata")] == ["metadata.jsonl"]
 
 @pytest.mark.slow
 def test_cli_generate_small_run_and_bad_source(photos_dir, tmp_path):
