@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -32,6 +30,7 @@ import numpy as np
 import tomllib
 from PIL import Image, ImageOps
 
+from forensics.atomic import atomic_writer
 from generator.editor import Editor, EditParams, library_versions, load_editor
 from generator.paste_back import paste_back
 from generator.postprocess import PostProcess, encode
@@ -253,18 +252,6 @@ def read_records(out: Path) -> dict[str, dict]:
     return records
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all, through a temporary file of its own: generator processes that share the
-    work (a second one walking the jobs backwards, one per GPU) may write the same file, or merge the journals, at
-    the same moment."""
-    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)  # left only where writing failed
-
-
 def write_metadata(out: Path) -> int:
     """Merge the journals into ``metadata.jsonl`` (sorted by file name, atomically); returns the record count.
 
@@ -272,8 +259,9 @@ def write_metadata(out: Path) -> int:
     the last complete merge wins, and the journals keep every record for the next one.
     """
     records = read_records(out)
-    lines = "".join(json.dumps(records[name], sort_keys=True) + "\n" for name in sorted(records))
-    write_atomically(out / METADATA, lines.encode("utf-8"))
+    with atomic_writer(out / METADATA, encoding="utf-8") as handle:
+        for name in sorted(records):
+            handle.write(json.dumps(records[name], sort_keys=True) + "\n")
     return len(records)
 
 
@@ -436,7 +424,8 @@ class DatasetBuilder:
         file_name = job.file_name(recipe, post, extension)
         path = self.out / file_name
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, data)
+        with atomic_writer(path, "wb") as handle:  # generators sharing the work may write the same file at once
+            handle.write(data)
         generation = generation or {}
         return {
             "file_name": file_name,

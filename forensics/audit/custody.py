@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from forensics.atomic import atomic_writer
+
 MANIFEST_NAME = "SHA256SUMS"
 _CHUNK = 1 << 20
 
@@ -60,9 +62,8 @@ def write_manifest(audit_dir: str | Path) -> Path:
         for p in sorted(audit_dir.rglob("*"))
         if p.is_file() and p != manifest
     ]
-    tmp = manifest.with_name(manifest.name + ".tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    os.replace(tmp, manifest)
+    with atomic_writer(manifest, encoding="utf-8") as fh:
+        fh.writelines(lines)
     return manifest
 
 

@@ -9,7 +9,6 @@ The page is written chunk by chunk (Jinja ``generate``): memory does not grow wi
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from forensics import __version__
+from forensics.atomic import atomic_writer
 from forensics.audit.ledger import Ledger
 from forensics.audit.outputs import ranked
 from forensics.verdict import UNCERTAIN_BAND, label_for
@@ -70,9 +70,6 @@ def write_html_report(ledger: Ledger, out_dir: Path) -> Path:
         skipped=ledger.skipped(),
     )
     path = out_dir / REPORT_HTML
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for chunk in stream:
-            fh.write(chunk)
-    os.replace(tmp, path)
+    with atomic_writer(path, encoding="utf-8") as fh:
+        fh.writelines(stream)
     return path

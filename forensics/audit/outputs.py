@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from forensics.atomic import atomic_writer
 from forensics.audit.ledger import Ledger
 
 RESULTS_CSV = "results.csv"
@@ -65,10 +65,8 @@ def _csv_row(row: dict[str, Any], analyzers: list[str]) -> list[Any]:
 
 
 def _replace(path: Path, write: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with atomic_writer(path, encoding="utf-8", newline="") as fh:
         write(fh)
-    os.replace(tmp, path)
 
 
 def write_results(ledger: Ledger, out_dir: Path) -> None:

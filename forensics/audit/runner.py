@@ -38,6 +38,7 @@ from rich.progress import Progress
 
 from forensics import __version__
 from forensics.analyzers import registry
+from forensics.atomic import atomic_writer
 from forensics.audit.custody import sha256_file, write_manifest
 from forensics.audit.html import write_html_report
 from forensics.audit.ledger import LEDGER_NAME, Ledger
@@ -326,22 +327,14 @@ def _discover(config: AuditConfig, ledger: Ledger, run_id: int, progress: Progre
     return seen, new
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _record(out_dir: Path, ledger: Ledger, outcome: Outcome, run_fields: dict[str, Any]) -> None:
     """Write a file's reports, then commit its ledger row: the row is the proof the reports exist."""
     row = outcome.row | run_fields
     for ext, text in (("json", outcome.report_json), ("html", outcome.report_html)):
         if text is not None:
             rel = f"{FILES_DIR}/{outcome.key}.{ext}"
-            _write_atomic(out_dir / rel, text)
+            with atomic_writer(out_dir / rel, encoding="utf-8", fsync=True) as fh:  # the ledger row vouches for it
+                fh.write(text)
             row[f"report_{ext}"] = rel
     ledger.complete(outcome.key, row, outcome.thumbnail, run_fields["run_id"])
 
