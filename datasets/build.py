@@ -30,6 +30,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from forensics.atomic import atomic_writer
 from forensics.classifier.dataset import Record, file_sha256, is_local, load_dataset, split_by_group
 from forensics.classifier.history import jpeg_history
 from forensics.config import PROJECT_ROOT, data_root
@@ -287,7 +288,8 @@ def tag_sources(out: Path, sources: list[dict]) -> None:
         name = Path(record["source_file"]).name
         record["collection"] = by_crop[name]["collection"] if name in by_crop else None
         record["source_jpeg"] = histories.get(name)
-    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
+    with atomic_writer(path, encoding="utf-8") as handle:  # the features stage may be reading it
+        handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
 
 
 def features(recipe: dict, work: Path, cache: Path, jobs: int) -> None:

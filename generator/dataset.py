@@ -8,6 +8,7 @@ Layout of ``out/``::
     .masks/<edit>-a<area %>.png                  its mask, 255 where the pixels are the edit's
     metadata.jsonl                               one record per file: ``file_name``, ``label`` ("real"/"edited")...
     .parts/metadata-<rank>.jsonl                 append-only journal per process (resumption, multi-GPU)
+    .parts/merge.lock                            merges into metadata.jsonl take turns on it
 
 ``datasets.load_dataset("imagefolder", data_dir=out)`` reads it (the ``datasets`` library is not needed here).
 Jobs are sources x strengths x seeds x prompts x schedulers (img2img), sources x VAEs (round trips) and sources
@@ -18,6 +19,7 @@ between processes with ``PartialState().split_between_processes`` and the main p
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import time
@@ -41,6 +43,7 @@ from generator.resize import ResizeSpec, resize_image, target_size
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 PARTS_DIR = ".parts"
 METADATA = "metadata.jsonl"
+MERGE_LOCK = "merge.lock"  # in PARTS_DIR
 PROMPT_MODES = ("cycle", "all")
 
 #: Editor-record fields that every dataset record (image or video) repeats as its own columns.
@@ -255,13 +258,16 @@ def read_records(out: Path) -> dict[str, dict]:
 def write_metadata(out: Path) -> int:
     """Merge the journals into ``metadata.jsonl`` (sorted by file name, atomically); returns the record count.
 
-    Several processes may merge at once (generators sharing the work, feature extraction while generation goes on):
-    the last complete merge wins, and the journals keep every record for the next one.
+    Several processes may merge (generators sharing the work, feature extraction while generation goes on): they
+    take turns, so the last merge has read every journal written before it and leaves every record in.
     """
-    records = read_records(out)
-    with atomic_writer(out / METADATA, encoding="utf-8") as handle:
-        for name in sorted(records):
-            handle.write(json.dumps(records[name], sort_keys=True) + "\n")
+    (out / PARTS_DIR).mkdir(parents=True, exist_ok=True)
+    with open(out / PARTS_DIR / MERGE_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the lock file closes, even if this process dies
+        records = read_records(out)
+        with atomic_writer(out / METADATA, encoding="utf-8") as handle:
+            for name in sorted(records):
+                handle.write(json.dumps(records[name], sort_keys=True) + "\n")
     return len(records)
 
 

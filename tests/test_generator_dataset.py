@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from PIL import Image
 
 from forensics.cli import cli
 from forensics.config import PROJECT_ROOT
-from generator.dataset import DatasetBuilder, Recipe, write_metadata
+from generator.dataset import MERGE_LOCK, PARTS_DIR, DatasetBuilder, Recipe, write_metadata
 
 SMALL = {"strengths": [0.5, 1.0], "seeds": [3], "steps": 4, "width": 64, "styles": ["watercolor", "anime"],
          "roundtrip_vaes": ["taesd"], "postprocess": ["none", "jpeg80"]}
@@ -110,6 +112,20 @@ def test_merges_running_at_once_all_land_and_leave_no_temporary(built):
     assert counts == [len(before.decode().splitlines())] * 64
     assert (out / "metadata.jsonl").read_bytes() == before
     assert [p.name for p in out.iterdir() if p.name.startswith("metadata")] == ["metadata.jsonl"]
+
+
+@pytest.mark.slow
+def test_a_merge_waits_for_the_one_in_progress(built):
+    """Merges take turns, so the last one to run has read every journal written before it."""
+    out, _ = built
+    expected = len((out / "metadata.jsonl").read_text().splitlines())
+    with open(out / PARTS_DIR / MERGE_LOCK, "a") as held, ThreadPoolExecutor(1) as pool:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another process's merge in progress
+        merge = pool.submit(write_metadata, out)
+        time.sleep(0.5)
+        assert not merge.done()
+        fcntl.flock(held, fcntl.LOCK_UN)
+        assert merge.result(timeout=60) == expected
 
 @pytest.mark.slow
 def test_cli_generate_small_run_and_bad_source(photos_dir, tmp_path):
