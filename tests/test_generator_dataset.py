@@ -100,11 +100,10 @@ def test_rerun_skips_everything_and_regenerates_identically(built, sources):
     ]
 
 
-
 @pytest.mark.slow
 def test_merges_running_at_once_all_land_and_leave_no_temporary(built):
-    """A second generator (``datasets/build.py generate --reverse``), the feature stage and one process per GPU all
-    merge the journals into metadata.jsonl while others do: they once shared one temporary file, and one crashed."""
+    """A second generator (``datasets/build.py generate --reverse``) and the feature stage merge the journals into
+    metadata.jsonl while others do: they once shared one temporary file, and one crashed."""
     out, _ = built
     before = (out / "metadata.jsonl").read_bytes()
     with ThreadPoolExecutor(8) as pool:
@@ -126,6 +125,7 @@ def test_a_merge_waits_for_the_one_in_progress(built):
         assert not merge.done()
         fcntl.flock(held, fcntl.LOCK_UN)
         assert merge.result(timeout=60) == expected
+
 
 @pytest.mark.slow
 def test_cli_generate_small_run_and_bad_source(photos_dir, tmp_path):
